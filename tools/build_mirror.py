@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Build the test harness's artifact mirror on the controller.
+
+Why: the roles download Flink and the Hadoop jars from a mirror URL, exactly as they would from a user's
+internal mirror or the Apache archive. These machines cannot reach the Apache archive or Maven Central, but
+PyPI carries the very same Flink 1.13.6 release jars and scripts (apache-flink-libraries, apache-flink) and the
+Hadoop 3.3.4 client jars (pyspark). This script fetches those release artifacts with pip (pinned by sha256),
+assembles the official ``flink-1.13.6/`` tree into ``flink-1.13.6-bin-scala_2.12.tgz`` deterministically,
+and lays everything out like the Apache archive and Maven Central, each file with a ``.sha512``.
+
+The output is cached by content: a stamp file records the digest of the inputs and of this script, and a
+second run with the same digest does nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+FLINK_VERSION = "1.13.6"
+SCALA_VERSION = "2.12"
+# Release date of Flink 1.13.6; used as mtime of every tar entry so the tarball is byte-for-byte reproducible.
+FIXED_MTIME = 1644278400
+
+# PyPI release artifacts, pinned by content.
+SDISTS: dict[str, tuple[str, str]] = {
+    "apache-flink": ("1.13.6", "2fe887ec30c988164aca6e16cab4c96dce0f616ceded9ee399dd196dd4d28b02"),
+    "apache-flink-libraries": ("1.13.6", "2834e022cd64864d570021562aaf84412c69ca34f6731c17453e04bba3db3efc"),
+    "pyspark": ("3.5.3", "68b7cc0c0c570a7d8644f49f40d2da8709b01d30c9126cc8cf93b4f84f3d9747"),
+}
+
+# Jars taken from the pyspark sdist: (path inside sdist, maven group path, artifact, version).
+MAVEN_JARS: list[tuple[str, str, str, str]] = [
+    ("deps/jars/hadoop-client-api-3.3.4.jar", "org/apache/hadoop", "hadoop-client-api", "3.3.4"),
+    ("deps/jars/hadoop-client-runtime-3.3.4.jar", "org/apache/hadoop", "hadoop-client-runtime", "3.3.4"),
+    ("deps/jars/commons-logging-1.1.3.jar", "commons-logging", "commons-logging", "1.1.3"),
+]
+
+
+def log(msg: str) -> None:
+    """Print a progress line the harness can show."""
+    print(f"[build_mirror] {msg}", file=sys.stderr, flush=True)
+
+
+def file_digest(path: Path, algo: str = "sha256") -> str:
+    """Hex digest of a file, streamed."""
+    h = hashlib.new(algo)
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sdist_path(cache: Path, name: str) -> Path:
+    """Where the pinned sdist lives in the cache."""
+    version, _ = SDISTS[name]
+    return cache / "pypi" / f"{name}-{version}.tar.gz"
+
+
+def fetch_sdists(cache: Path) -> None:
+    """Download the pinned sdists with pip (only those missing or with a wrong digest)."""
+    (cache / "pypi").mkdir(parents=True, exist_ok=True)
+    for name, (version, sha) in SDISTS.items():
+        path = sdist_path(cache, name)
+        if path.exists() and file_digest(path) == sha:
+            continue
+        path.unlink(missing_ok=True)
+        log(f"downloading {name}=={version} from PyPI")
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
+             "--no-binary", ":all:", "--no-build-isolation", "-d", str(cache / "pypi"), f"{name}=={version}"],
+            check=True,
+        )
+        got = file_digest(path)
+        if got != sha:
+            raise SystemExit(f"{path}: sha256 {got} does not match the pinned {sha}; refusing to use it")
+
+
+def _tarinfo(name: str, size: int, mode: int, kind: bytes = tarfile.REGTYPE) -> tarfile.TarInfo:
+    """A normalised tar entry: root-owned, fixed mtime, so the archive is reproducible."""
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mode = mode
+    info.type = kind
+    info.mtime = FIXED_MTIME
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    return info
+
+
+def flink_members(cache: Path) -> dict[str, tuple[bytes | None, int]]:
+    """Map of path inside ``flink-<v>/`` to (content, mode), from the two Flink sdists.
+
+    apache-flink carries bin/ scripts and conf/; apache-flink-libraries carries lib/, opt/, plugins/ and
+    bin/bash-java-utils.jar. Together they are the official binary distribution minus examples and licenses.
+    """
+    members: dict[str, tuple[bytes | None, int]] = {}
+    for name in ("apache-flink", "apache-flink-libraries"):
+        version, _ = SDISTS[name]
+        prefix = f"{name}-{version}/deps/"
+        with tarfile.open(sdist_path(cache, name), "r:gz") as tar:
+            for m in tar:
+                if not m.name.startswith(prefix) or not m.isfile():
+                    continue
+                rel = m.name[len(prefix):]
+                top = rel.split("/", 1)[0]
+                if top not in ("bin", "conf", "lib", "opt", "plugins"):
+                    continue
+                fh = tar.extractfile(m)
+                assert fh is not None
+                mode = 0o755 if (top == "bin" and not rel.endswith(".jar")) or rel.endswith(".sh") else 0o644
+                members[rel] = (fh.read(), mode)
+    for needed in ("bin/mesos-appmaster.sh", "bin/mesos-appmaster-job.sh", "bin/mesos-taskmanager.sh",
+                   "bin/config.sh", f"lib/flink-dist_{SCALA_VERSION}-{FLINK_VERSION}.jar", "conf/flink-conf.yaml"):
+        if needed not in members:
+            raise SystemExit(f"the PyPI artifacts lack {needed}; cannot assemble the Flink distribution")
+    return members
+
+
+def write_flink_tarball(members: dict[str, tuple[bytes | None, int]], out: Path, top: str) -> None:
+    """Write ``top/...`` as a reproducible .tgz (sorted entries, fixed mtimes, gzip header without time)."""
+    tmp = out.with_suffix(".tmp")
+    with tmp.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz:
+        with tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
+            dirs = {top, f"{top}/log", f"{top}/examples"}
+            for rel in members:
+                parts = rel.split("/")[:-1]
+                for i in range(1, len(parts) + 1):
+                    dirs.add(f"{top}/" + "/".join(parts[:i]))
+            for d in sorted(dirs):
+                tar.addfile(_tarinfo(d + "/", 0, 0o755, tarfile.DIRTYPE))
+            readme = (
+                f"Apache Flink {FLINK_VERSION} for Scala {SCALA_VERSION}: the release's bin/, conf/, lib/, opt/ and "
+                "plugins/\nas published in the apache-flink and apache-flink-libraries packages on PyPI.\n"
+            ).encode()
+            for rel, (data, mode) in sorted(list(members.items()) + [("README.txt", (readme, 0o644))]):
+                assert data is not None
+                tar.addfile(_tarinfo(f"{top}/{rel}", len(data), mode), io.BytesIO(data))
+    tmp.replace(out)
+
+
+def write_checksum(path: Path, style: str) -> None:
+    """Write ``<file>.sha512``: Apache style (``hex  name``) or Maven style (hex only)."""
+    digest = file_digest(path, "sha512")
+    text = f"{digest}  {path.name}\n" if style == "apache" else f"{digest}\n"
+    Path(f"{path}.sha512").write_text(text)
+
+
+def build_flink(cache: Path, out: Path) -> None:
+    """Assemble the Flink release tarball into the Apache archive layout."""
+    dest = out / "flink" / f"flink-{FLINK_VERSION}"
+    dest.mkdir(parents=True, exist_ok=True)
+    tgz = dest / f"flink-{FLINK_VERSION}-bin-scala_{SCALA_VERSION}.tgz"
+    log(f"assembling {tgz.name} from the PyPI release artifacts")
+    write_flink_tarball(flink_members(cache), tgz, f"flink-{FLINK_VERSION}")
+    write_checksum(tgz, "apache")
+
+
+def build_maven(cache: Path, out: Path) -> None:
+    """Extract the Hadoop client jars into a Maven Central layout with .sha512 (and .sha1) files."""
+    version, _ = SDISTS["pyspark"]
+    wanted = {f"pyspark-{version}/{src}": (group, art, ver) for src, group, art, ver in MAVEN_JARS}
+    with tarfile.open(sdist_path(cache, "pyspark"), "r:gz") as tar:
+        for m in tar:
+            if m.name not in wanted:
+                continue
+            group, art, ver = wanted.pop(m.name)
+            dest = out / "maven2" / group / art / ver / f"{art}-{ver}.jar"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fh = tar.extractfile(m)
+            assert fh is not None
+            with dest.open("wb") as w:
+                shutil.copyfileobj(fh, w)
+            write_checksum(dest, "maven")
+            Path(f"{dest}.sha1").write_text(file_digest(dest, "sha1") + "\n")
+            if not wanted:
+                break
+    if wanted:
+        raise SystemExit(f"pyspark sdist lacks {sorted(wanted)}")
+
+
+def build_standin(repo: Path, out: Path) -> None:
+    """Build the TEST-ONLY Mesos stand-in .deb with its own script, when that script exists."""
+    script = repo / "tests" / "mesos_standin" / "build-deb.sh"
+    if not script.exists():
+        log("tests/mesos_standin/build-deb.sh not present: no stand-in package in the mirror")
+        return
+    dest = out / "mesos-standin"
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    subprocess.run(["bash", str(script), str(dest)], check=True)
+    for deb in dest.glob("*.deb"):
+        write_checksum(deb, "apache")
+
+
+def tree_digest(paths: list[Path]) -> str:
+    """Digest of files (sorted, recursive) for cache keys."""
+    h = hashlib.sha256()
+    for p in paths:
+        files = sorted(x for x in p.rglob("*") if x.is_file() and "__pycache__" not in x.parts) if p.is_dir() else [p]
+        for f in files:
+            h.update(str(f.relative_to(p.parent)).encode())
+            h.update(file_digest(f).encode())
+    return h.hexdigest()[:16]
+
+
+def stamped(stamp: Path, key: str) -> bool:
+    """True when the part keyed by ``key`` is already built."""
+    return stamp.exists() and stamp.read_text().strip() == key
+
+
+def main() -> int:
+    """Build (or reuse) every part of the mirror and write its index."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cache", required=True, type=Path)
+    ap.add_argument("--out", required=True, type=Path)
+    args = ap.parse_args()
+    repo = Path(__file__).resolve().parents[1]
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    me = Path(__file__)
+
+    key = tree_digest([me]) + "-" + "-".join(sha[:12] for _, sha in SDISTS.values())
+    if not stamped(out / ".stamp-release", key):
+        fetch_sdists(args.cache)
+        build_flink(args.cache, out)
+        build_maven(args.cache, out)
+        (out / ".stamp-release").write_text(key)
+    else:
+        log("Flink and Hadoop artifacts are up to date")
+
+    standin_dir = repo / "tests" / "mesos_standin"
+    skey = tree_digest([standin_dir]) if standin_dir.exists() else "none"
+    if not stamped(out / ".stamp-standin", skey):
+        build_standin(repo, out)
+        (out / ".stamp-standin").write_text(skey)
+    else:
+        log("Mesos stand-in package is up to date")
+
+    index = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and not p.name.startswith("."))
+    (out / "index.txt").write_text("\n".join(i for i in index if i != "index.txt") + "\n")
+    log(f"mirror ready in {out} ({time.monotonic() - started:.1f}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
