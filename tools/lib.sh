@@ -122,6 +122,8 @@ build_image() {
     log "building the systemd base image with debootstrap from $(debian_mirror)"
     bash "${REPO}/tools/image/build.sh" "$(debian_mirror)" "$tarball.tmp"
     mv "$tarball.tmp" "$tarball"
+    # Keep only the tarball of the current recipe.
+    find "${FLINK_MESOS_CACHE}/images" -name 'debian-systemd-bookworm-*.tar' ! -name "$(basename "$tarball")" -delete
   fi
   log "importing ${tarball} as ${FLINK_MESOS_IMAGE}"
   docker import -c 'CMD ["/lib/systemd/systemd"]' -c "LABEL org.streamops.key=${key}" \

@@ -15,7 +15,10 @@ for u in systemd-resolved.service systemd-timesyncd.service getty.target console
   ln -sf /dev/null "$root/etc/systemd/system/$u"
 done
 echo 'APT::Install-Recommends "false";' > "$root/etc/apt/apt.conf.d/90norecommends"
-rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/archives/*.deb
+rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/periodic/update-success-stamp
+# The package lists are empty: make them look stale so that `apt: update_cache: true, cache_valid_time: N`
+# refreshes them (Ansible judges freshness by this directory's mtime when there is no success stamp).
+touch -d @0 "$root/var/lib/apt/lists"
 : > "$root/etc/machine-id"
 tar --numeric-owner -C "$root" -cf "$out" .
 rm -f "${out}.debootstrap.log"
