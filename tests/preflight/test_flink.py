@@ -1,0 +1,166 @@
+"""Bad input to the flink role is refused before anything changes on a host, with a message naming the variable.
+
+Why: Flink on Mesos fails late and far away (an appmaster that registers as 'localhost', a TaskManager that cannot
+parse its memory size, two clusters sharing HA state). These tests prove the role stops such input at the start.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+APPMASTER = {"flink_appmaster": {"am-1": {}}}
+GOOD: dict[str, Any] = {
+    "flink_mesos_master": "zk://zk-1:2181,zk-2:2181/mesos",
+    "flink_hadoop_classpath": "/opt/hadoop-classpath/hadoop-client-api-3.3.4.jar",
+}
+
+
+def host_changes(output: str) -> list[str]:
+    """'changed' lines for managed hosts; the controller's download cache (delegated to localhost) does not count."""
+    return [line for line in output.splitlines() if re.match(r"^changed: \[", line) and "-> localhost]" not in line]
+
+
+def refused(result, *fragments: str) -> None:
+    """The play failed, said what it had to say, and changed nothing on the hosts."""
+    assert result.rc != 0, result.output
+    for fragment in fragments:
+        assert fragment in result.output, f"{fragment!r} not in output:\n{result.output}"
+    assert not host_changes(result.output), result.output
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (bound, read, released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_good_settings_pass_preflight(run_role) -> None:
+    """Control: valid settings (including MemorySize forms with spaces and units) pass, so refusals mean something."""
+    role_vars = {**GOOD, "flink_jobmanager_memory_process_size": "2 GB", "flink_taskmanager_memory_process_size": "1728m",
+                 "flink_container_type": "docker", "flink_container_image": "flink:1.13.6-scala_2.12"}
+    result = run_role("flink", {**APPMASTER, "mesos_agents": {"agent-1": {}}}, role_vars, tasks_from="preflight")
+    assert result.rc == 0, result.output
+
+
+@pytest.mark.parametrize("address", ["localhost", "127.0.0.1", "127.0.1.1", "::1"])
+def test_loopback_rpc_address_is_refused(run_role, address) -> None:
+    result = run_role("flink", APPMASTER, {**GOOD, "flink_jobmanager_rpc_address": address}, tasks_from="preflight")
+    refused(result, f"flink_jobmanager_rpc_address is '{address}'", "must not be localhost")
+
+
+@pytest.mark.parametrize("master", ["localhost:5050", "127.0.0.1:5050", "zk://zk-1:2181,127.0.0.1:2181/mesos",
+                                    "zk://user:pw@localhost:2181/mesos", "[::1]:5050", "", "mesos-1"])
+def test_bad_or_loopback_mesos_master_is_refused(run_role, master) -> None:
+    result = run_role("flink", APPMASTER, {**GOOD, "flink_mesos_master": master}, tasks_from="preflight")
+    refused(result, f"flink_mesos_master is '{master}'")
+
+
+def test_mesos_master_is_not_needed_on_agents(run_role) -> None:
+    result = run_role("flink", {"mesos_agents": {"agent-1": {}}}, {"flink_mesos_master": ""}, tasks_from="preflight")
+    assert result.rc == 0, result.output
+
+
+def test_docker_container_without_image_is_refused(run_role) -> None:
+    result = run_role("flink", APPMASTER, {**GOOD, "flink_container_type": "docker"}, tasks_from="preflight")
+    refused(result, "flink_container_image", "docker needs flink_container_image")
+
+
+@pytest.mark.parametrize("size", ["1.5g", "lots", "12 parsecs", "0m", "-1g"])
+def test_unparsable_memory_is_refused(run_role, size) -> None:
+    result = run_role("flink", APPMASTER, {**GOOD, "flink_taskmanager_memory_process_size": size}, tasks_from="preflight")
+    refused(result, f"flink_taskmanager_memory_process_size is '{size}'", "cannot parse as a memory size")
+
+
+def test_missing_hadoop_classpath_is_refused_on_appmaster(run_role) -> None:
+    result = run_role("flink", APPMASTER, {**GOOD, "flink_hadoop_classpath": ""}, tasks_from="preflight")
+    refused(result, "flink_hadoop_classpath is empty", "UserGroupInformation")
+
+
+def test_ha_without_storage_dir_is_refused(run_role) -> None:
+    role_vars = {**GOOD, "flink_ha_enabled": True, "flink_ha_zookeeper_quorum": "zk-1:2181"}
+    result = run_role("flink", APPMASTER, role_vars, tasks_from="preflight")
+    refused(result, "flink_ha_storage_dir")
+
+
+def test_two_clusters_with_one_ha_cluster_id_are_refused(run_role) -> None:
+    groups = {"flink_appmaster": {"am-1": {"flink_framework_name": "orders"}, "am-2": {"flink_framework_name": "billing"}}}
+    role_vars = {**GOOD, "flink_ha_enabled": True, "flink_ha_zookeeper_quorum": "zk-1:2181",
+                 "flink_ha_storage_dir": "hdfs:///flink/ha", "flink_ha_cluster_id": "/shared"}
+    result = run_role("flink", groups, role_vars, tasks_from="preflight")
+    refused(result, "flink_ha_cluster_id", "cluster-id /shared used by")
+
+
+def test_standby_appmasters_of_one_cluster_share_the_id(run_role) -> None:
+    """Control for the clash check: two appmaster hosts of the same framework (standbys) are fine, and the
+    default cluster id differs per framework name."""
+    groups = {"flink_appmaster": {"am-1": {"flink_framework_name": "orders"}, "am-2": {"flink_framework_name": "orders"},
+                                  "am-3": {"flink_framework_name": "billing"}}}
+    role_vars = {**GOOD, "flink_ha_enabled": True, "flink_ha_zookeeper_quorum": "zk-1:2181",
+                 "flink_ha_storage_dir": "hdfs:///flink/ha"}
+    result = run_role("flink", groups, role_vars, tasks_from="preflight")
+    assert result.rc == 0, result.output
+
+
+def test_hash_in_a_configuration_value_is_refused(run_role) -> None:
+    result = run_role("flink", APPMASTER, {**GOOD, "flink_conf_extra": {"metrics.scope.jm": "a#b"}}, tasks_from="preflight")
+    refused(result, "metrics.scope.jm", "'#'")
+
+
+def test_secret_is_not_printed_on_failure(run_role) -> None:
+    role_vars = {**GOOD, "flink_framework_principal": "flink", "flink_framework_secret": "s3cr3t#value"}
+    result = run_role("flink", APPMASTER, role_vars, tasks_from="preflight")
+    assert result.rc != 0
+    assert "s3cr3t" not in result.output
+
+
+@pytest.fixture()
+def release(tmp_path: Path) -> Path:
+    """A small file standing in for the release tarball."""
+    path = tmp_path / "mirror" / "flink-1.13.6-bin-scala_2.12.tgz"
+    path.parent.mkdir()
+    path.write_bytes(b"stand-in for a release tarball\n")
+    return path
+
+
+def test_checksum_mismatch_is_refused_before_host_changes(run_role, release, tmp_path) -> None:
+    role_vars = {**GOOD, "flink_archive_url": release.as_uri(), "flink_archive_checksum": "sha512:" + "1" * 128,
+                 "flink_install_dir": str(tmp_path / "opt"), "flink_conf_dir": str(tmp_path / "etc"),
+                 "common_local_cache_path": str(tmp_path / "cache")}
+    result = run_role("flink", APPMASTER, role_vars)
+    refused(result, "flink_archive_url", "did not match", "or the checksum")
+    assert not (tmp_path / "opt").exists() and not (tmp_path / "etc").exists()
+
+
+def test_checksum_file_that_does_not_match_is_refused(run_role, release, tmp_path) -> None:
+    """Apache-format .sha512 file next to the artifact, with the wrong hash."""
+    (release.parent / (release.name + ".sha512")).write_text(f"{'2' * 128}  {release.name}\n")
+    role_vars = {**GOOD, "flink_archive_url": release.as_uri(), "flink_install_dir": str(tmp_path / "opt"),
+                 "common_local_cache_path": str(tmp_path / "cache")}
+    result = run_role("flink", APPMASTER, role_vars)
+    refused(result, "flink_archive_url", "did not match")
+    assert not (tmp_path / "opt").exists()
+
+
+def test_mirror_that_does_not_answer_is_refused(run_role, tmp_path) -> None:
+    role_vars = {**GOOD, "flink_mirror_url": f"http://127.0.0.1:{free_port()}/flink",
+                 "flink_install_dir": str(tmp_path / "opt"), "common_local_cache_path": str(tmp_path / "cache")}
+    result = run_role("flink", APPMASTER, role_vars)
+    refused(result, "Could not fetch", "flink_archive_url", "reachable mirror")
+    assert not (tmp_path / "opt").exists()
+
+
+def test_matching_checksum_file_passes_the_download(run_role, release, tmp_path) -> None:
+    """Control: the same download with the right Apache-format .sha512 gets past the download step."""
+    digest = hashlib.sha512(release.read_bytes()).hexdigest()
+    (release.parent / (release.name + ".sha512")).write_text(f"{digest}  {release.name}\n")
+    role_vars = {**GOOD, "flink_archive_url": release.as_uri(), "flink_install_dir": str(tmp_path / "opt"),
+                 "common_local_cache_path": str(tmp_path / "cache")}
+    result = run_role("flink", APPMASTER, role_vars)
+    assert (tmp_path / "cache" / release.name).read_bytes() == release.read_bytes(), result.output
+    assert "Could not fetch" not in result.output
