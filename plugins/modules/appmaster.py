@@ -1,0 +1,795 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: streamops team
+# Apache License 2.0 (see LICENSE)
+"""Ansible module: run Flink's Mesos application master as a systemd service and prove it is ready."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: appmaster
+short_description: Run a Flink 1.13 Mesos application master (session or per-job) under systemd
+version_added: 0.1.0
+description:
+  - Installs one systemd service per instance (C(flink-appmaster-<name>.service)) that starts Flink's
+    C(bin/mesos-appmaster.sh) (session) or C(bin/mesos-appmaster-job.sh) (per-job) exactly as the Flink
+    documentation prescribes, with C(-Dkey=value) dynamic properties on the command line and the environment
+    (C(HADOOP_CLASSPATH), C(MESOS_NATIVE_JAVA_LIBRARY), C(JVM_ARGS), C(FLINK_CONF_DIR)) in the unit.
+  - The unit text is the desired state. When it differs from the installed unit (or C(flink-conf.yaml) and the
+    logging files changed, recorded as a digest in the unit), a running instance is stopped cleanly and
+    started again, and C(--diff) shows the unit before and after (framework secret masked).
+  - Readiness is checked, not assumed. The process must be alive, C(GET /overview) must answer, and with
+    O(wait_for=framework) the Mesos master must list an active framework with the configured name and the
+    RPC address as hostname; after that the process must stay alive for O(settle) seconds (Flink 1.13 brings
+    REST up and dies 0.1 s later when libmesos is missing).
+  - When the appmaster does not come up, the module fails with the cause found in its log in words (missing
+    Hadoop classes, missing or unloadable libmesos, Java module-access errors, port in use, Mesos master
+    unreachable or registration refused, unreadable JobGraph, invalid configuration), the log file path and
+    its tail; the unit is then stopped so that systemd does not restart a broken configuration in a loop
+    (see O(keep_on_failure)); it stays enabled.
+  - Stopping sends C(DELETE /cluster) first, so the framework unregisters from Mesos at once instead of after
+    C(mesos.failover-timeout), then stops the unit. O(state=absent) also removes the unit.
+  - Values not given as options come from C(flink-conf.yaml) in O(conf_dir); options win (they are dynamic
+    properties). Inputs are validated before anything changes.
+author:
+  - streamops team
+options:
+  name:
+    description:
+      - Instance name. Several appmasters may run on one host; each has its own unit, log file
+        (C(FLINK_IDENT_STRING)) and REST port.
+    type: str
+    default: default
+  state:
+    description:
+      - V(started) installs the unit and makes sure the instance runs and is ready.
+      - V(restarted) always stops (cleanly) and starts it again.
+      - V(stopped) stops it (C(DELETE /cluster), then C(systemctl stop)) and keeps the unit.
+      - V(absent) stops it and removes the unit.
+    type: str
+    choices: [started, stopped, restarted, absent]
+    default: started
+  mode:
+    description: V(session) runs C(mesos-appmaster.sh); V(job) runs C(mesos-appmaster-job.sh) for one JobGraph.
+    type: str
+    choices: [session, job]
+    default: session
+  jobgraph_path:
+    description:
+      - Per-job mode only, and required then. Absolute path of the serialized JobGraph on the host (as written
+        by the M(streamops.flink_mesos.jobgraph) module). Passed as C(-Dinternal.jobgraph-path=).
+    type: path
+  flink_home:
+    description: Flink 1.13 installation (must contain the C(bin/mesos-*.sh) scripts).
+    type: path
+    default: /opt/flink
+  conf_dir:
+    description: C(FLINK_CONF_DIR). Defaults to C(<flink_home>/conf).
+    type: path
+  log_dir:
+    description: C(FLINK_LOG_DIR). Defaults to C(env.log.dir) from C(flink-conf.yaml), else C(<flink_home>/log).
+    type: path
+  mesos_master:
+    description:
+      - Flink's C(mesos.master) (C(host:port), C(zk://h1:2181,h2:2181/mesos), C(file:///path)). Never a loopback
+        address. Defaults to the value in C(flink-conf.yaml).
+    type: str
+  mesos_api_url:
+    description:
+      - HTTP URL of a Mesos master for O(wait_for=framework) and for checking unregistration on stop. Any master
+        works (non-leaders redirect to the leader). Defaults to C(http://<mesos.master>) when mesos.master is
+        C(host:port); required with O(wait_for=framework) when mesos.master is C(zk://) or C(file://).
+    type: str
+  rpc_address:
+    description:
+      - C(jobmanager.rpc.address), the host name Mesos and TaskManagers use to reach this appmaster and the
+        hostname the framework registers with. Never a loopback address. Defaults to C(flink-conf.yaml).
+    type: str
+  rest_port:
+    description: C(rest.port). Defaults to C(flink-conf.yaml), else 8081. Must be free before a start.
+    type: int
+  rest_url:
+    description: URL used to probe the REST API from this host. Defaults to C(http://127.0.0.1:<rest port>).
+    type: str
+  framework:
+    description: Mesos framework settings (C(mesos.resourcemanager.framework.*), C(mesos.failover-timeout)).
+    type: dict
+    suboptions:
+      name: {description: Framework name (default C(Flink)); readiness looks for it in Mesos., type: str}
+      role: {description: Mesos role., type: str}
+      user: {description: User the TaskManager tasks run as on the agents., type: str}
+      principal: {description: Principal for framework authentication., type: str}
+      secret: {description: Secret sent with the principal. Masked in results and diffs; visible in the process list to local users., type: str}
+      failover_timeout: {description: Seconds Mesos keeps the framework after the appmaster disconnects., type: int}
+  tasks:
+    description: TaskManager task settings (C(mesos.resourcemanager.tasks.*)).
+    type: dict
+    suboptions:
+      cpus: {description: CPUs per TaskManager (0 lets Flink use the slot count)., type: float}
+      gpus: {description: GPUs per TaskManager., type: int}
+      disk: {description: Disk in MB per TaskManager., type: int}
+      network_bandwidth: {description: Network bandwidth in MB/s per TaskManager., type: int}
+      taskmanager_cmd: {description: Command that starts a TaskManager on the agent., type: str}
+      bootstrap_cmd: {description: Command run before the TaskManager., type: str}
+      uris: {description: URIs the Mesos fetcher downloads into the sandbox., type: list, elements: str}
+      hostname: {description: TaskManager hostname pattern (C(_TASK_) placeholder)., type: str}
+      user: {description: User of the TaskManager tasks., type: str}
+  container:
+    description: TaskManager container settings (C(mesos.resourcemanager.tasks.container.*)).
+    type: dict
+    suboptions:
+      type: {description: C(mesos) or C(docker)., type: str, choices: [mesos, docker]}
+      image: {description: Image name (docker containers)., type: str}
+      volumes: {description: Volumes as C(host:container:mode)., type: list, elements: str}
+      docker_parameters: {description: Docker parameters (C(key=value) pairs)., type: dict}
+      force_pull_image: {description: Pull the image before every task., type: bool}
+  properties:
+    description:
+      - Any other Flink configuration keys, passed as C(-Dkey=value). Values must be strings, numbers or
+        booleans; a key also set by a structured option is an error.
+    type: dict
+    default: {}
+  hadoop_classpath:
+    description: C(HADOOP_CLASSPATH). Flink on Mesos needs Hadoop classes even without HDFS.
+    type: str
+  mesos_native_library:
+    description: C(MESOS_NATIVE_JAVA_LIBRARY), the path of C(libmesos.so). When given it must exist.
+    type: path
+  jvm_args:
+    description:
+      - C(JVM_ARGS), the only way to pass JVM options to the appmaster JVM (C(env.java.opts) is ignored by
+        the appmaster script). On Java 17 this must hold the java role's C(java_flink_jvm_flags).
+    type: list
+    elements: str
+  environment_files:
+    description:
+      - Environment files on the host (C(KEY=value) lines, e.g. the flink role's C(flink_appmaster_env_file)).
+        They are read and merged into the unit; the explicit options above and O(environment) win.
+    type: list
+    elements: path
+    default: []
+  environment:
+    description: Extra environment variables (e.g. C(LIBPROCESS_IP), C(JAVA_HOME)).
+    type: dict
+    default: {}
+  user:
+    description: System user the appmaster runs as.
+    type: str
+    default: flink
+  group:
+    description: Group of the process; defaults to the user's primary group.
+    type: str
+  working_dir:
+    description: Working directory of the process (a relative C(jobgraph_path) in Flink resolves against it).
+    type: path
+  wait_for:
+    description:
+      - V(none) returns after starting; V(process) requires the process alive; V(rest) also C(/overview);
+        V(framework) also the framework registered in Mesos. Each held for O(settle) seconds.
+    type: str
+    choices: [none, process, rest, framework]
+    default: rest
+  timeout:
+    description: Seconds to wait for readiness (and for a clean stop).
+    type: int
+    default: 180
+  settle:
+    description: Seconds the process must stay alive after reaching O(wait_for) before it counts as ready.
+    type: float
+    default: 3.0
+  keep_on_failure:
+    description: Leave the unit running (restarting) when the appmaster does not become ready.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether the unit would change and whether the instance would be started or stopped.
+  diff_mode:
+    support: full
+    description: Shows the unit file before and after, with the framework secret masked.
+requirements:
+  - systemd on the target host
+  - Flink 1.13 (the last release with Mesos support), Java, the Hadoop classes and libmesos on the host
+notes:
+  - Only JVM_ARGS reaches the appmaster JVM; JobManager memory comes from C(flink-conf.yaml) only.
+  - Without libmesos the appmaster cannot register with Mesos; the module then fails naming the library.
+seealso:
+  - module: streamops.flink_mesos.flink_info
+  - module: streamops.flink_mesos.mesos_info
+  - module: streamops.flink_mesos.jobgraph
+"""
+
+EXAMPLES = r"""
+- name: Run a Flink session cluster on Mesos
+  streamops.flink_mesos.appmaster:
+    name: session
+    flink_home: /opt/flink
+    conf_dir: /etc/flink
+    environment_files: [/etc/flink/appmaster.env]
+    mesos_master: zk://zk1:2181,zk2:2181,zk3:2181/mesos
+    mesos_api_url: http://master1:5050
+    rpc_address: "{{ inventory_hostname }}"
+    rest_port: 8081
+    framework:
+      name: flink-session
+      principal: flink
+      secret: "{{ vault_flink_secret }}"
+    tasks:
+      cpus: 2.0
+    properties:
+      taskmanager.numberOfTaskSlots: 4
+    wait_for: framework
+
+- name: Run one job as a per-job cluster
+  streamops.flink_mesos.appmaster:
+    name: wordcount
+    mode: job
+    jobgraph_path: /var/lib/flink/jobs/wordcount.graph
+    rest_port: 8082
+    framework:
+      name: flink-wordcount
+
+- name: Stop the session (unregisters the framework from Mesos) and remove its unit
+  streamops.flink_mesos.appmaster:
+    name: session
+    state: absent
+"""
+
+RETURN = r"""
+unit:
+  description: Name of the systemd unit.
+  returned: always
+  type: str
+  sample: flink-appmaster-session.service
+pid:
+  description: PID of the appmaster JVM (child of the script), when running.
+  returned: always
+  type: int
+  sample: 4242
+main_pid:
+  description: PID of the unit's main process (the Flink script), when running.
+  returned: always
+  type: int
+command:
+  description: The command line of the unit, framework secret masked.
+  returned: always
+  type: list
+  elements: str
+  sample: [/opt/flink/bin/mesos-appmaster.sh, -Dmesos.master=master1:5050]
+environment:
+  description: The environment set in the unit.
+  returned: always
+  type: dict
+rest_url:
+  description: URL the REST API was probed at.
+  returned: always
+  type: str
+  sample: http://127.0.0.1:8081
+overview:
+  description: Flink's C(/overview) answer once ready.
+  returned: when REST answered
+  type: dict
+framework_id:
+  description: Mesos framework id of this appmaster.
+  returned: when O(wait_for=framework) and registered
+  type: str
+log_file:
+  description: The appmaster log file.
+  returned: always
+  type: str
+  sample: /var/log/flink/flink-session-mesos-appmaster-am1.log
+cause:
+  description: Why the appmaster did not come up, in words (also in C(msg)).
+  returned: failure
+  type: str
+cause_id:
+  description: Stable id of the cause (hadoop_missing, libmesos_missing, libmesos_unloadable, java_module_access,
+    port_in_use, jobgraph_unreadable, mesos_registration_refused, mesos_unreachable, bad_configuration, unknown).
+  returned: failure
+  type: str
+log_tail:
+  description: Last lines of the appmaster log.
+  returned: failure
+  type: list
+  elements: str
+rest_answer:
+  description: First HTTP answer of the REST endpoint (e.g. C(HTTP 503 ... leader election)), evidence the JVM got that far.
+  returned: when REST answered
+  type: str
+flink_version:
+  description: Version from the JVM's startup banner in its log.
+  returned: failure
+  type: str
+  sample: 1.13.6
+rest_endpoint_started:
+  description: Whether the log shows "Rest endpoint listening at".
+  returned: failure
+  type: bool
+readiness:
+  description: What readiness saw (reason, seconds to REST, seconds to exit, events).
+  returned: when the instance was started or checked
+  type: dict
+framework_unregistered:
+  description: Whether the framework disappeared from Mesos after a stop (only checked when a Mesos API URL is known).
+  returned: when stopped
+  type: bool
+"""
+
+import os
+import pwd
+import socket
+import time
+from typing import Any, Dict, List, Optional
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.streamops.flink_mesos.plugins.module_utils import appmaster_spec as spec
+from ansible_collections.streamops.flink_mesos.plugins.module_utils import flink_logs, readiness, rest
+
+UNIT_DIR = "/etc/systemd/system"
+
+
+def read_text(path: str) -> Optional[str]:
+    """File content or None when missing: the caller decides whether absence is an error."""
+    try:
+        with open(path, "r", encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def read_bytes(path: str) -> bytes:
+    """File content as bytes, empty when missing (for digests)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""
+
+
+def read_tail(path: str, size: int) -> str:
+    """The last ``size`` bytes of a file as text ('' when missing)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - size))
+            return fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def port_busy(host: str, port: int) -> bool:
+    """True when something already accepts connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def java_child(main_pid: int) -> Optional[int]:
+    """The JVM the script started (the script does not exec, so the JVM is a child of the unit's main PID)."""
+    if main_pid <= 0:
+        return None
+    try:
+        with open(f"/proc/{main_pid}/task/{main_pid}/children", encoding="ascii") as fh:
+            children = [int(p) for p in fh.read().split()]
+    except OSError:
+        return None
+    # Before the JVM, the script forks subshells (classpath construction); only the java child counts.
+    for pid in children:
+        try:
+            with open(f"/proc/{pid}/comm", encoding="ascii") as fh:
+                if fh.read().strip() == "java":
+                    return pid
+        except OSError:
+            continue
+    return None
+
+
+class Systemd:
+    """Thin wrapper around systemctl/journalctl so the manager reads like the decisions it makes."""
+
+    def __init__(self, module: AnsibleModule, unit: str) -> None:
+        self.module = module
+        self.unit = unit
+        self.systemctl = module.get_bin_path("systemctl", required=True)
+
+    def run(self, *args: str, check: bool = True) -> str:
+        rc, out, err = self.module.run_command([self.systemctl] + list(args))
+        if check and rc != 0:
+            self.module.fail_json(msg=f"systemctl {' '.join(args)} failed: {err.strip() or out.strip()}", unit=self.unit)
+        return out
+
+    def show(self) -> Dict[str, str]:
+        out = self.run("show", self.unit, "-p", "ActiveState,SubState,MainPID,UnitFileState,LoadState", check=False)
+        props = {}
+        for line in out.splitlines():
+            if "=" in line:
+                k, v = line.split("=", 1)
+                props[k] = v
+        return props
+
+    def running(self) -> bool:
+        return self.show().get("ActiveState") in ("active", "activating", "reloading")
+
+    def main_pid(self) -> int:
+        try:
+            return int(self.show().get("MainPID", "0"))
+        except ValueError:
+            return 0
+
+    def journal(self, lines: int = 30) -> str:
+        journalctl = self.module.get_bin_path("journalctl")
+        if not journalctl:
+            return ""
+        _, out, _ = self.module.run_command([journalctl, "-u", self.unit, "-n", str(lines), "--no-pager", "-o", "cat"])
+        return out
+
+
+class AppmasterManager:
+    """Reads the current state, computes the desired unit, acts outside check mode, and judges readiness."""
+
+    def __init__(self, module: AnsibleModule) -> None:
+        self.module = module
+        self.p = module.params
+        self.name = self.p["name"]
+        self.unit = spec.unit_name(self.name)
+        self.unit_path = os.path.join(UNIT_DIR, self.unit)
+        self.result: Dict[str, Any] = {"changed": False, "unit": self.unit, "pid": None, "main_pid": None}
+        self.files_changed = False
+
+    # ---- preparation (pure decisions on data read from the host) ----
+    def prepare(self) -> None:
+        p = self.p
+        try:
+            spec.validate_instance(self.name)
+            if p["state"] in ("stopped", "absent"):
+                self.prepare_for_stop()
+                return
+            if p["mode"] == "job":
+                if not p.get("jobgraph_path"):
+                    raise spec.SpecError("jobgraph_path: required with mode=job. Set it to the JobGraph file "
+                                         "written by the jobgraph module.")
+                if not os.path.isfile(p["jobgraph_path"]) or not os.access(p["jobgraph_path"], os.R_OK):
+                    raise spec.SpecError(f"jobgraph_path: {p['jobgraph_path']} does not exist or is not readable. "
+                                         "Build it first (streamops.flink_mesos.jobgraph).")
+            elif p.get("jobgraph_path"):
+                raise spec.SpecError("jobgraph_path: only valid with mode=job. Remove it or set mode: job.")
+            spec.check_flink_home(p["flink_home"], p["mode"], os.path.exists)
+            try:
+                pwd.getpwnam(p["user"])
+            except KeyError:
+                raise spec.SpecError(f"user: the user '{p['user']}' does not exist on this host. Create it (the "
+                                     "flink role creates 'flink') or set user.") from None
+            self.conf_dir = p.get("conf_dir") or os.path.join(p["flink_home"], "conf")
+            conf_path = os.path.join(self.conf_dir, "flink-conf.yaml")
+            conf_text = read_text(conf_path)
+            if conf_text is None:
+                raise spec.SpecError(f"conf_dir: {conf_path} does not exist. Point conf_dir at the directory "
+                                     "holding flink-conf.yaml (the flink role's flink_conf_dir fact).")
+            file_env: Dict[str, str] = {}
+            for env_file in p["environment_files"]:
+                text = read_text(env_file)
+                if text is None:
+                    raise spec.SpecError(f"environment_files: {env_file} does not exist. Run the flink role first "
+                                         "or remove it from environment_files.")
+                file_env.update(spec.parse_env_file(text))
+            self.props = spec.dynamic_properties(p)
+            conf = spec.parse_flink_conf(conf_text)
+            eff = spec.effective_config(conf, self.props)
+            self.log_dir = p.get("log_dir") or eff.get("env.log.dir") or os.path.join(p["flink_home"], "log")
+            self.env = spec.build_environment(p, file_env, self.conf_dir, self.log_dir)
+            spec.validate_master(eff.get("mesos.master", ""),
+                                 "mesos_master" if p.get("mesos_master") else "mesos_master (mesos.master in flink-conf.yaml)")
+            spec.validate_rpc_address(eff.get("jobmanager.rpc.address", ""),
+                                      "rpc_address" if p.get("rpc_address") else "rpc_address (jobmanager.rpc.address in flink-conf.yaml)")
+            lib = self.env.get("MESOS_NATIVE_JAVA_LIBRARY")
+            if lib and not os.path.isfile(lib):
+                raise spec.SpecError(f"mesos_native_library: {lib} does not exist. Set it to the libmesos.so of the "
+                                     "Mesos installation on this host (the mesos role's mesos_native_library fact), "
+                                     "or leave it empty to use java.library.path.")
+            if not os.path.isdir(self.log_dir):
+                raise spec.SpecError(f"log_dir: {self.log_dir} does not exist. Create it (the flink role creates "
+                                     "flink_log_dir) or set log_dir.")
+            self.eff = eff
+            self.rest_port = int(eff.get("rest.port", "8081"))
+            self.rest_url = (p.get("rest_url") or f"http://127.0.0.1:{self.rest_port}").rstrip("/")
+            self.framework_name = eff.get("mesos.resourcemanager.framework.name", "Flink")
+            self.rpc_address = eff["jobmanager.rpc.address"]
+            self.mesos_api = p.get("mesos_api_url") or rest.mesos_api_from_master(eff["mesos.master"])
+            if p["wait_for"] == "framework" and not self.mesos_api:
+                raise spec.SpecError("mesos_api_url: required with wait_for=framework when mesos.master is "
+                                     f"'{eff['mesos.master']}'. Set it to http://<any master>:5050.")
+            digest = spec.config_digest(
+                (f, read_bytes(os.path.join(self.conf_dir, f))) for f in ("flink-conf.yaml", "log4j.properties")
+            )
+            self.argv = spec.command_line(p["flink_home"], p["mode"], self.props)
+            self.secrets = spec.secret_values(self.props)
+            self.log_file = spec.log_file(self.log_dir, self.name, socket.gethostname())
+            self.desired = spec.render_unit(self.name, p["mode"], self.argv, self.env, p["user"],
+                                            p.get("group") or None, p.get("working_dir"), digest)
+            self.result.update(
+                command=spec.mask_argv(self.argv, spec.SECRET_KEYS),
+                environment=self.env,
+                rest_url=self.rest_url,
+                log_file=self.log_file,
+            )
+        except spec.SpecError as exc:
+            self.module.fail_json(msg=str(exc), **self.result)
+
+    def prepare_for_stop(self) -> None:
+        """Stopping needs only the REST URL of the running instance, read back from the installed unit."""
+        self.rest_port = self.p.get("rest_port") or 8081
+        current = read_text(self.unit_path) or ""
+        for word in current.split():
+            if word.startswith('"-Drest.port='):
+                self.rest_port = int(word.strip('"').split("=", 1)[1])
+        self.rest_url = (self.p.get("rest_url") or f"http://127.0.0.1:{self.rest_port}").rstrip("/")
+        self.mesos_api = self.p.get("mesos_api_url")
+        self.result.update(rest_url=self.rest_url)
+
+    # ---- actions ----
+    def write_unit(self, sd: Systemd) -> None:
+        current = read_text(self.unit_path)
+        if current == self.desired:
+            return
+        self.files_changed = True
+        self.result["changed"] = True
+        if self.module._diff:
+            self.result["diff"] = spec.unit_diff(current, self.desired, self.unit_path, self.secrets)
+        if self.module.check_mode:
+            return
+        tmp = self.unit_path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(self.desired)
+        # The unit holds the framework secret when one is set.
+        os.chmod(tmp, 0o600 if self.secrets else 0o644)
+        os.replace(tmp, self.unit_path)
+        sd.run("daemon-reload")
+
+    def graceful_stop(self, sd: Systemd) -> None:
+        """DELETE /cluster so Flink unregisters the framework, wait for the exit, then stop the unit."""
+        framework = None
+        self.learn_running_config()
+        if self.mesos_api:
+            framework = self.current_framework()
+        try:
+            rest.request_json(f"{self.rest_url}/cluster", method="DELETE", timeout=5)
+            deadline = time.monotonic() + self.p["timeout"]
+            while time.monotonic() < deadline and sd.running():
+                time.sleep(0.5)
+        except rest.HttpError:
+            pass  # Not answering: nothing to unregister through REST; systemctl stop below ends it.
+        sd.run("stop", self.unit)
+        sd.run("reset-failed", self.unit, check=False)
+        if framework is not None:
+            self.result["framework_unregistered"] = self.wait_unregistered(framework.get("id"))
+
+    def learn_running_config(self) -> None:
+        """Ask the running cluster for its framework name, RPC address and master (GET /jobmanager/config).
+
+        On stop the options may be minimal (name + state), yet the unregistration check needs these values.
+        """
+        try:
+            items = rest.get_json(f"{self.rest_url}/jobmanager/config", timeout=3) or []
+        except rest.HttpError:
+            return
+        conf = {i.get("key"): i.get("value") for i in items if isinstance(i, dict)}
+        if not getattr(self, "framework_name", None):
+            self.framework_name = conf.get("mesos.resourcemanager.framework.name", "Flink")
+        if not getattr(self, "rpc_address", None):
+            self.rpc_address = conf.get("jobmanager.rpc.address")
+        if not self.mesos_api and conf.get("mesos.master"):
+            self.mesos_api = rest.mesos_api_from_master(conf["mesos.master"])
+
+    def current_framework(self) -> Optional[Dict[str, Any]]:
+        try:
+            data = rest.get_json(f"{self.mesos_api}/master/frameworks", timeout=3)
+        except rest.HttpError:
+            return None
+        name = getattr(self, "framework_name", None)
+        host = getattr(self, "rpc_address", None)
+        if name is None:
+            return None
+        found = rest.find_frameworks(data, name, host)
+        return found[0] if found else None
+
+    def wait_unregistered(self, framework_id: Optional[str]) -> bool:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                data = rest.get_json(f"{self.mesos_api}/master/frameworks", timeout=3)
+                active = [f for f in data.get("frameworks", []) if f.get("id") == framework_id and f.get("active")]
+                if not active:
+                    return True
+            except (rest.HttpError, AttributeError):
+                pass
+            time.sleep(1)
+        return False
+
+    def start_and_wait(self, sd: Systemd) -> None:
+        self.result["changed"] = True
+        if self.module.check_mode:
+            return
+        sd.run("start", self.unit)
+        self.judge(sd, settle=self.p["settle"])
+
+    def judge(self, sd: Systemd, settle: float) -> None:
+        main_pid = sd.main_pid()
+
+        def alive() -> bool:
+            # Same main PID still there: a systemd restart in between would hide a crash.
+            return main_pid > 0 and sd.main_pid() == main_pid and os.path.exists(f"/proc/{main_pid}")
+
+        def overview() -> Optional[Dict[str, Any]]:
+            # Short timeout: during Flink's leader election REST accepts connections but may not answer.
+            try:
+                data = rest.get_json(f"{self.rest_url}/overview", timeout=1)
+            except rest.HttpError as exc:
+                if exc.status is not None and "rest_answer" not in self.result:
+                    self.result["rest_answer"] = f"HTTP {exc.status} {exc.body}".strip()
+                return None
+            if rest.is_flink_overview(data):
+                self.result["rest_answer"] = "HTTP 200 /overview"
+                return data
+            return None
+
+        since = time.time()
+
+        def fatal() -> Optional[str]:
+            # Only a small tail is read: the fatal line is among the last ones while the JVM shuts down.
+            return flink_logs.fatal_since(read_tail(self.log_file, 262144), since - 2)
+
+        probes = readiness.Probes(alive=alive, overview=overview, framework=self.current_framework, fatal=fatal)
+        verdict = readiness.wait_ready(self.p["wait_for"], probes, timeout=self.p["timeout"], settle=settle)
+        self.result["readiness"] = {
+            "reason": verdict.reason,
+            "rest_seen_after": verdict.rest_seen_after,
+            "died_after": verdict.died_after,
+            "elapsed": round(verdict.elapsed, 2),
+            "events": verdict.events,
+        }
+        if verdict.overview:
+            self.result["overview"] = verdict.overview
+        if verdict.framework:
+            self.result["framework_id"] = verdict.framework.get("id")
+        if verdict.ready:
+            self.result["main_pid"] = main_pid
+            self.result["pid"] = java_child(main_pid)
+            return
+        self.fail_not_ready(sd, verdict)
+
+    def fail_not_ready(self, sd: Systemd, verdict: readiness.Verdict) -> None:
+        # Give the JVM a moment to finish writing its stack trace (it logs, then exits).
+        time.sleep(0.5)
+        log_text = read_text(self.log_file) or ""
+        journal = sd.journal()
+        cause = flink_logs.classify(log_text) or flink_logs.classify(journal)
+        if cause is None and verdict.reason == "timeout":
+            what = {"process": "the process to run", "rest": "the REST API at " + self.rest_url + "/overview",
+                    "framework": f"framework '{self.framework_name}' from {self.rpc_address} in Mesos at {self.mesos_api}"}
+            cause = flink_logs.Cause(
+                "mesos_unreachable" if self.p["wait_for"] == "framework" and verdict.overview else "timeout",
+                f"Timed out after {self.p['timeout']} s waiting for {what[self.p['wait_for']]}.", "")
+        if cause is None:
+            cause = flink_logs.Cause("unknown", "The appmaster stopped and its log names no cause.", "")
+        if not self.p["keep_on_failure"]:
+            sd.run("stop", self.unit, check=False)
+            sd.run("reset-failed", self.unit, check=False)
+        rest_note = ""
+        if verdict.rest_seen_after is not None:
+            rest_note = f" (REST had answered after {verdict.rest_seen_after:.1f} s, then the process {verdict.reason})"
+        elif self.result.get("rest_answer"):
+            rest_note = f" (the REST endpoint had answered '{self.result['rest_answer'][:80]}')"
+        self.result.update(
+            changed=self.files_changed,
+            cause=cause.message,
+            cause_id=cause.id,
+            evidence=cause.evidence,
+            log_tail=flink_logs.tail(spec.mask_text(log_text, self.secrets)),
+            flink_version=flink_logs.flink_version(log_text),
+            rest_endpoint_started=flink_logs.rest_came_up(log_text),
+            journal_tail=spec.mask_text(journal, self.secrets).splitlines()[-20:],
+        )
+        self.module.fail_json(
+            msg=f"The Flink appmaster {self.name} did not become ready ({verdict.reason}){rest_note}: {cause.message} "
+            f"Log: {self.log_file}",
+            **self.result)
+
+    def ensure_enabled(self, sd: Systemd) -> None:
+        if sd.show().get("UnitFileState") != "enabled":
+            self.result["changed"] = True
+            if not self.module.check_mode:
+                sd.run("enable", self.unit)
+
+    def run(self) -> None:
+        self.prepare()
+        sd = Systemd(self.module, self.unit)
+        state = self.p["state"]
+        installed = os.path.exists(self.unit_path)
+        if state in ("stopped", "absent"):
+            if installed and sd.running():
+                self.result["changed"] = True
+                if not self.module.check_mode:
+                    self.graceful_stop(sd)
+            if state == "absent" and installed:
+                self.result["changed"] = True
+                if self.module._diff:
+                    self.result["diff"] = spec.unit_diff(read_text(self.unit_path), "", self.unit_path,
+                                                         [])
+                if not self.module.check_mode:
+                    sd.run("disable", self.unit, check=False)
+                    os.remove(self.unit_path)
+                    sd.run("daemon-reload")
+            self.module.exit_json(**self.result)
+        was_running = installed and sd.running()
+        if not was_running and port_busy("127.0.0.1", self.rest_port):
+            self.module.fail_json(
+                msg=f"rest_port: port {self.rest_port} on this host is already in use by another process, so the "
+                "appmaster's REST endpoint could not bind. Stop that process or choose another rest_port.",
+                **self.result)
+        self.write_unit(sd)
+        self.ensure_enabled(sd)
+        if state == "restarted" or (was_running and self.files_changed):
+            self.result["changed"] = True
+            if not self.module.check_mode:
+                self.graceful_stop(sd)
+            self.start_and_wait(sd)
+        elif not was_running:
+            self.start_and_wait(sd)
+        elif not self.module.check_mode:
+            # Running with the desired spec: check it is (still) ready, without a settle period.
+            self.judge(sd, settle=0)
+        self.module.exit_json(**self.result)
+
+
+def argument_spec() -> Dict[str, Any]:
+    """The module's options (kept in one place; DOCUMENTATION mirrors it)."""
+    return dict(
+        name=dict(type="str", default="default"),
+        state=dict(type="str", default="started", choices=["started", "stopped", "restarted", "absent"]),
+        mode=dict(type="str", default="session", choices=["session", "job"]),
+        jobgraph_path=dict(type="path"),
+        flink_home=dict(type="path", default="/opt/flink"),
+        conf_dir=dict(type="path"),
+        log_dir=dict(type="path"),
+        mesos_master=dict(type="str"),
+        mesos_api_url=dict(type="str"),
+        rpc_address=dict(type="str"),
+        rest_port=dict(type="int"),
+        rest_url=dict(type="str"),
+        framework=dict(type="dict", options=dict(
+            name=dict(type="str"), role=dict(type="str"), user=dict(type="str"), principal=dict(type="str"),
+            secret=dict(type="str", no_log=True), failover_timeout=dict(type="int"))),
+        tasks=dict(type="dict", options=dict(
+            cpus=dict(type="float"), gpus=dict(type="int"), disk=dict(type="int"),
+            network_bandwidth=dict(type="int"), taskmanager_cmd=dict(type="str"), bootstrap_cmd=dict(type="str"),
+            uris=dict(type="list", elements="str"), hostname=dict(type="str"), user=dict(type="str"))),
+        container=dict(type="dict", options=dict(
+            type=dict(type="str", choices=["mesos", "docker"]), image=dict(type="str"),
+            volumes=dict(type="list", elements="str"), docker_parameters=dict(type="dict"),
+            force_pull_image=dict(type="bool"))),
+        properties=dict(type="dict", default={}),
+        hadoop_classpath=dict(type="str"),
+        mesos_native_library=dict(type="path"),
+        jvm_args=dict(type="list", elements="str"),
+        environment_files=dict(type="list", elements="path", default=[]),
+        environment=dict(type="dict", default={}),
+        user=dict(type="str", default="flink"),
+        group=dict(type="str"),
+        working_dir=dict(type="path"),
+        wait_for=dict(type="str", default="rest", choices=["none", "process", "rest", "framework"]),
+        timeout=dict(type="int", default=180),
+        settle=dict(type="float", default=3.0),
+        keep_on_failure=dict(type="bool", default=False),
+    )
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    AppmasterManager(module).run()
+
+
+if __name__ == "__main__":
+    main()
