@@ -370,6 +370,11 @@ def render_unit(
         "RestartSec=10",
         "KillMode=control-group",
         "SuccessExitStatus=143",
+    ]
+    if mode == "job":
+        # A per-job cluster whose job FAILED exits 1443 (UNKNOWN: 1445): restarting would run the job again.
+        lines.append("RestartPreventExitStatus=1443 1445")
+    lines += [
         "TimeoutStopSec=60",
         "",
         "[Install]",

@@ -150,6 +150,13 @@ def test_unit_has_the_supervision_settings() -> None:
     assert exec_line.startswith('ExecStart="/opt/flink/bin/mesos-appmaster.sh" "-Djobmanager.rpc.address=am1"')
 
 
+def test_only_a_job_unit_refuses_to_rerun_a_failed_job() -> None:
+    """A per-job cluster exits 1443 when its job FAILED; systemd must not start the job again."""
+    assert not any(line.startswith("RestartPreventExitStatus=") for line in unit().splitlines())
+    job = spec.render_unit("j1", "job", ["/opt/flink/bin/mesos-appmaster-job.sh"], {}, "flink", None, None, "abc")
+    assert "RestartPreventExitStatus=1443 1445" in job.splitlines()
+
+
 def test_same_spec_same_unit_and_changed_spec_differs() -> None:
     assert unit() == unit()
     assert unit() != unit(rest_port=8082)
