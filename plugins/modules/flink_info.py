@@ -20,23 +20,14 @@ options:
     description: Base URL of the REST API (C(http://host:8081)) or C(host:port) (port 8081 when omitted).
     type: str
     required: true
-  timeout:
-    description: Seconds per HTTP request.
-    type: float
-    default: 10
   include:
     description: What to read besides the overview.
     type: list
     elements: str
     choices: [taskmanagers, jobs, config]
     default: [taskmanagers, jobs]
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
+extends_documentation_fragment:
+  - streamops.flink_mesos.read_only_http
 seealso:
   - module: streamops.flink_mesos.appmaster
 """

@@ -25,23 +25,14 @@ options:
     type: list
     elements: str
     required: true
-  timeout:
-    description: Seconds per HTTP request.
-    type: float
-    default: 10
   framework_name:
     description: When set, also return C(matching_frameworks) with this name (optionally filtered by C(framework_hostname)).
     type: str
   framework_hostname:
     description: Hostname the framework registered with (Flink uses C(jobmanager.rpc.address)).
     type: str
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
+extends_documentation_fragment:
+  - streamops.flink_mesos.read_only_http
 seealso:
   - module: streamops.flink_mesos.appmaster
 """

@@ -6,38 +6,18 @@ parse its memory size, two clusters sharing HA state). These tests prove the rol
 from __future__ import annotations
 
 import hashlib
-import re
-import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from refusal import free_port, host_changes, refused
 
 APPMASTER = {"flink_appmaster": {"am-1": {}}}
 GOOD: dict[str, Any] = {
     "flink_mesos_master": "zk://zk-1:2181,zk-2:2181/mesos",
     "flink_hadoop_classpath": "/opt/hadoop-classpath/hadoop-client-api-3.3.4.jar",
 }
-
-
-def host_changes(output: str) -> list[str]:
-    """'changed' lines for managed hosts; the controller's download cache (delegated to localhost) does not count."""
-    return [line for line in output.splitlines() if re.match(r"^changed: \[", line) and "-> localhost]" not in line]
-
-
-def refused(result, *fragments: str) -> None:
-    """The play failed, said what it had to say, and changed nothing on the hosts."""
-    assert result.rc != 0, result.output
-    for fragment in fragments:
-        assert fragment in result.output, f"{fragment!r} not in output:\n{result.output}"
-    assert not host_changes(result.output), result.output
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (bound, read, released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_good_settings_pass_preflight(run_role) -> None:

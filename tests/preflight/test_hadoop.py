@@ -6,33 +6,13 @@ that does not answer must stop the play at the start, not leave half a classpath
 from __future__ import annotations
 
 import hashlib
-import re
-import socket
 from pathlib import Path
 
 import pytest
 
+from refusal import free_port, host_changes, refused
+
 GROUPS = {"flink_appmaster": {"am-1": {}}, "mesos_agents": {"agent-1": {}}}
-
-
-def host_changes(output: str) -> list[str]:
-    """'changed' lines for managed hosts; the controller's download cache (delegated to localhost) does not count."""
-    return [line for line in output.splitlines() if re.match(r"^changed: \[", line) and "-> localhost]" not in line]
-
-
-def refused(result, *fragments: str) -> None:
-    """The play failed, said what it had to say, and changed nothing on the hosts."""
-    assert result.rc != 0, result.output
-    for fragment in fragments:
-        assert fragment in result.output, f"{fragment!r} not in output:\n{result.output}"
-    assert not host_changes(result.output), result.output
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (bound, read, released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture()
