@@ -76,7 +76,7 @@ def fetch_sdists(cache: Path) -> None:
         log(f"downloading {name}=={version} from PyPI")
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
-             "--no-binary", ":all:", "--no-build-isolation", "-d", str(cache / "pypi"), f"{name}=={version}"],
+             "--no-binary", ":all:", "-d", str(cache / "pypi"), f"{name}=={version}"],
             check=True,
         )
         got = file_digest(path)
