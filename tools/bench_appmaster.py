@@ -104,11 +104,7 @@ def one_run(args: argparse.Namespace, run: int) -> Dict[str, Optional[float]]:
         return False
 
     def overview() -> Optional[dict]:
-        try:
-            data = rest.get_json(f"http://127.0.0.1:{args.rest_port}/overview", timeout=2)
-        except rest.HttpError:
-            return None
-        return data if rest.is_flink_overview(data) else None
+        return rest.flink_overview(f"http://127.0.0.1:{args.rest_port}", timeout=2)
 
     def fatal() -> Optional[str]:
         try:

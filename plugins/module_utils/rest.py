@@ -13,7 +13,7 @@ import json
 import re
 import urllib.error
 import urllib.request
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 
 class HttpError(Exception):
@@ -87,6 +87,32 @@ def mesos_api_from_master(master: str) -> Optional[str]:
 def is_flink_overview(data: Any) -> bool:
     """A Flink /overview answer has at least flink-version and the slot counters."""
     return isinstance(data, dict) and "flink-version" in data and "slots-total" in data
+
+
+def flink_overview(base: str, timeout: float,
+                   on_error: Optional[Callable[[HttpError], None]] = None) -> Optional[Dict[str, Any]]:
+    """Readiness probe: the cluster's /overview, or None while REST does not answer with one.
+
+    Flink's REST accepts connections during leader election without answering usefully, so callers keep the
+    timeout short. on_error sees each failed request (the module records the first HTTP answer it got).
+    """
+    try:
+        data = get_json(f"{base}/overview", timeout=timeout)
+    except HttpError as exc:
+        if on_error is not None:
+            on_error(exc)
+        return None
+    return data if is_flink_overview(data) else None
+
+
+def active_framework(mesos_api: str, name: str, hostname: Optional[str],
+                     timeout: float) -> Optional[Dict[str, Any]]:
+    """Readiness probe: the active framework of this name registered from this host, or None."""
+    try:
+        found = find_frameworks(get_json(f"{mesos_api}/master/frameworks", timeout=timeout), name, hostname)
+    except HttpError:
+        return None
+    return found[0] if found else None
 
 
 def find_frameworks(state: Any, name: str, hostname: Optional[str] = None, active_only: bool = True) -> List[Dict]:

@@ -584,16 +584,10 @@ class AppmasterManager:
             self.mesos_api = rest.mesos_api_from_master(conf["mesos.master"])
 
     def current_framework(self) -> Optional[Dict[str, Any]]:
-        try:
-            data = rest.get_json(f"{self.mesos_api}/master/frameworks", timeout=3)
-        except rest.HttpError:
-            return None
         name = getattr(self, "framework_name", None)
-        host = getattr(self, "rpc_address", None)
         if name is None:
             return None
-        found = rest.find_frameworks(data, name, host)
-        return found[0] if found else None
+        return rest.active_framework(self.mesos_api, name, getattr(self, "rpc_address", None), timeout=3)
 
     def wait_unregistered(self, framework_id: Optional[str]) -> bool:
         deadline = time.monotonic() + 30
@@ -622,18 +616,16 @@ class AppmasterManager:
             # Same main PID still there: a systemd restart in between would hide a crash.
             return main_pid > 0 and sd.main_pid() == main_pid and os.path.exists(f"/proc/{main_pid}")
 
+        def record_answer(exc: rest.HttpError) -> None:
+            if exc.status is not None and "rest_answer" not in self.result:
+                self.result["rest_answer"] = f"HTTP {exc.status} {exc.body}".strip()
+
         def overview() -> Optional[Dict[str, Any]]:
             # Short timeout: during Flink's leader election REST accepts connections but may not answer.
-            try:
-                data = rest.get_json(f"{self.rest_url}/overview", timeout=1)
-            except rest.HttpError as exc:
-                if exc.status is not None and "rest_answer" not in self.result:
-                    self.result["rest_answer"] = f"HTTP {exc.status} {exc.body}".strip()
-                return None
-            if rest.is_flink_overview(data):
+            data = rest.flink_overview(self.rest_url, timeout=1, on_error=record_answer)
+            if data is not None:
                 self.result["rest_answer"] = "HTTP 200 /overview"
-                return data
-            return None
+            return data
 
         since = time.time()
 

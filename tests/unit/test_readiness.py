@@ -81,18 +81,10 @@ def process(seconds: float) -> subprocess.Popen:
 
 def probes_for(base: str, proc: subprocess.Popen, name: str = "Flink", host: str = "am1") -> readiness.Probes:
     def overview() -> Optional[dict]:
-        try:
-            data = rest.get_json(f"{base}/overview", timeout=1)
-        except rest.HttpError:
-            return None
-        return data if rest.is_flink_overview(data) else None
+        return rest.flink_overview(base, timeout=1)
 
     def framework() -> Optional[dict]:
-        try:
-            found = rest.find_frameworks(rest.get_json(f"{base}/master/frameworks", timeout=1), name, host)
-        except rest.HttpError:
-            return None
-        return found[0] if found else None
+        return rest.active_framework(base, name, host, timeout=1)
 
     return readiness.Probes(alive=lambda: proc.poll() is None, overview=overview, framework=framework)
 
