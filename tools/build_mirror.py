@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -194,11 +195,62 @@ def build_standin(repo: Path, out: Path) -> None:
         log("tests/mesos_standin/build-deb.sh not present: no stand-in package in the mirror")
         return
     dest = out / "mesos-standin"
-    shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True)
+    dest.mkdir(parents=True, exist_ok=True)
+    for old in dest.glob("*.deb*"):
+        old.unlink()
     subprocess.run(["bash", str(script), str(dest)], check=True)
     for deb in dest.glob("*.deb"):
         write_checksum(deb, "apache")
+
+
+# The TEST-ONLY pure-Java scheduler driver (NOT libmesos): a jar that tests hand to the flink role's
+# flink_user_jars so that Flink's appmaster can talk to the stand-in master without libmesos.so.
+STANDIN_DRIVER_JAR = "mesos-standin-scheduler-driver-1.11.0.jar"
+# The example job tools/lab runs on the lab's session (source: tests/jobs/SequenceJob.java).
+EXAMPLE_JOB_JAR = "sequence-job.jar"
+
+
+def extract_flink_lib(out: Path, dest: Path) -> None:
+    """Copy lib/*.jar of the mirror's own Flink release tarball into dest (what the roles install)."""
+    tgz = out / "flink" / f"flink-{FLINK_VERSION}" / f"flink-{FLINK_VERSION}-bin-scala_{SCALA_VERSION}.tgz"
+    with tarfile.open(tgz, "r:gz") as tar:
+        for m in tar:
+            parts = m.name.split("/")
+            if m.isfile() and len(parts) == 3 and parts[1] == "lib" and parts[2].endswith(".jar"):
+                fh = tar.extractfile(m)
+                assert fh is not None
+                with (dest / parts[2]).open("wb") as w:
+                    shutil.copyfileobj(fh, w)
+
+
+def build_java(repo: Path, out: Path) -> None:
+    """Compile the TEST-ONLY scheduler driver and the example job against the release's own jars.
+
+    Why against the tarball: the driver implements interfaces (org.apache.mesos.SchedulerDriver, Protos) that
+    flink-dist bundles, and the job uses Flink's API, so both must compile against exactly what the roles install.
+    """
+    driver_script = repo / "tests" / "mesos_standin" / "driver" / "build.sh"
+    with tempfile.TemporaryDirectory(prefix="mirror-java-") as tmp:
+        lib = Path(tmp) / "lib"
+        lib.mkdir()
+        extract_flink_lib(out, lib)
+        if driver_script.exists():
+            jar = out / "mesos-standin" / STANDIN_DRIVER_JAR
+            jar.parent.mkdir(parents=True, exist_ok=True)
+            log(f"compiling the TEST-ONLY scheduler driver into {jar.name}")
+            subprocess.run(["bash", str(driver_script), str(jar), str(lib)], check=True)
+            write_checksum(jar, "apache")
+        else:
+            log("tests/mesos_standin/driver/build.sh not present: no stand-in scheduler driver in the mirror")
+        job = out / "examples" / EXAMPLE_JOB_JAR
+        job.parent.mkdir(parents=True, exist_ok=True)
+        classes = Path(tmp) / "classes"
+        log(f"compiling the example job into {job.name}")
+        subprocess.run(["javac", "--release", "8", "-nowarn", "-cp", str(next(lib.glob("flink-dist_*.jar"))),
+                        "-d", str(classes), str(repo / "tests" / "jobs" / "SequenceJob.java")], check=True)
+        subprocess.run(["jar", "--create", "--date=2022-02-08T00:00:00Z", "--file", str(job), "-C", str(classes), "."],
+                       check=True)
+        write_checksum(job, "apache")
 
 
 def tree_digest(paths: list[Path]) -> str:
@@ -245,6 +297,14 @@ def main() -> int:
         (out / ".stamp-standin").write_text(skey)
     else:
         log("Mesos stand-in package is up to date")
+
+    # Compiled against the release's jars: rebuilt when the sources or the release change.
+    jkey = tree_digest([d for d in (standin_dir / "driver", repo / "tests" / "jobs") if d.exists()]) + "-" + key
+    if not stamped(out / ".stamp-java", jkey):
+        build_java(repo, out)
+        (out / ".stamp-java").write_text(jkey)
+    else:
+        log("stand-in scheduler driver and example job are up to date")
 
     index = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and not p.name.startswith("."))
     (out / "index.txt").write_text("\n".join(i for i in index if i != "index.txt") + "\n")

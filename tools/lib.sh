@@ -131,9 +131,15 @@ build_image() {
 }
 
 ensure_mirror() {
+  # A JDK compiles the TEST-ONLY scheduler driver (tests/mesos_standin/driver) and the tests' Flink jobs.
+  command -v javac >/dev/null || apt_install openjdk-17-jdk-headless
   "${VENV}/bin/python" "${REPO}/tools/build_mirror.py" --cache "${FLINK_MESOS_CACHE}" --out "${FLINK_MESOS_MIRROR_DIR}"
-  if [ -f "${FLINK_MESOS_MIRROR_DIR}/mesos-standin/mesos-standin_1.11.0-0standin1_all.deb" ]; then
-    export FLINK_MESOS_STANDIN_DEB="${FLINK_MESOS_MIRROR_DIR}/mesos-standin/mesos-standin_1.11.0-0standin1_all.deb"
+  local standin="${FLINK_MESOS_MIRROR_DIR}/mesos-standin"
+  if [ -f "${standin}/mesos-standin_1.11.0-0standin1_all.deb" ]; then
+    export FLINK_MESOS_STANDIN_DEB="${standin}/mesos-standin_1.11.0-0standin1_all.deb"
+  fi
+  if [ -f "${standin}/mesos-standin-scheduler-driver-1.11.0.jar" ]; then
+    export FLINK_MESOS_STANDIN_DRIVER_JAR="${standin}/mesos-standin-scheduler-driver-1.11.0.jar"
   fi
 }
 

@@ -19,7 +19,11 @@ install -d "$root/DEBIAN" "$root/usr/sbin" "$root/usr/lib/mesos-standin" "$root/
   "$root/usr/share/doc/mesos-standin"
 install -m 0644 "$here/debian/control" "$root/DEBIAN/control"
 for s in postinst prerm postrm; do install -m 0755 "$here/debian/$s" "$root/DEBIAN/$s"; done
-install -m 0644 "$here/mesos_standin.py" "$root/usr/lib/mesos-standin/mesos_standin.py"
+# The program is several modules (mesos_standin.py imports the standin_*.py next to it); LC_ALL=C makes the
+# glob order the same on every machine.
+for module in $(cd "$here" && LC_ALL=C ls mesos_standin.py standin_*.py); do
+  install -m 0644 "$here/$module" "$root/usr/lib/mesos-standin/$module"
+done
 for role in master agent; do
   sed "s/@ROLE@/${role}/g" "$here/debian/wrapper.sh" > "$root/usr/sbin/mesos-${role}"
   chmod 0755 "$root/usr/sbin/mesos-${role}"

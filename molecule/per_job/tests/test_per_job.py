@@ -4,10 +4,10 @@ Why these checks:
 - The JobGraph file the module wrote is submitted, with the jars of the job's usrlib/, to a standalone Flink
   session started here from the installed tree (REST `POST /jobs`) and must reach FINISHED: that proves the file is
   a real, complete JobGraph of the test job, independent of Mesos.
-- With the TEST-ONLY Mesos stand-in, the per-job appmaster cannot register (no libmesos): the checks pin the
-  boundary instead, namely the exact command line with -Dinternal.jobgraph-path, the REST endpoint that came
-  up, and the missing native library named in the log and by the module. This says nothing about Mesos itself.
-- With MESOS_PACKAGE (real Mesos), the job must have reached FINISHED on TaskManagers the agent launched.
+- Each per-job cluster must register its own framework, have Mesos launch its TaskManager on job-agent, run its
+  job to FINISHED and unregister. Mesos is the TEST-ONLY stand-in (reached through the TEST-ONLY pure-Java
+  scheduler driver handed to the flink role as a user jar) unless MESOS_PACKAGE names a REAL Mesos package;
+  the same assertions hold for both, and a stand-in result says nothing about Mesos itself.
 """
 from __future__ import annotations
 
@@ -157,57 +157,46 @@ def test_module_written_jobgraph_runs_to_finished_on_a_flink_session(host: Any, 
     assert result["job-execution-result"]["application-status"] == "SUCCEEDED"
 
 
-@pytest.mark.skipif(REAL_MESOS, reason="stand-in boundary; real Mesos runs the job (see the test below)")
 @pytest.mark.parametrize("job", sorted(JOBS))
-def test_standin_boundary_command_line(host: Any, job: str) -> None:
+def test_per_job_command_line(host: Any, job: str) -> None:
+    """The module ran mesos-appmaster-job.sh with the job's own JobGraph, ports, framework and HA namespace."""
     job_dir, graph, unit_name, _ = _paths(job)
     _, _, rest_port, rpc_port = JOBS[job]
-    boundary = _json_file(host, f"/root/per-job-boundary-{job}.json")
-    assert boundary["cause_id"] == "libmesos_missing"
-    assert boundary["failed_task"].startswith("Start the per-job appmaster")
-    unit = host.file(f"/etc/systemd/system/{unit_name}.service").content_string
-    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))[len("ExecStart="):]
-    expected = ['"/opt/flink/bin/mesos-appmaster-job.sh"', f'"-Dinternal.jobgraph-path={graph}"',
-                f'"-Drest.port={rest_port}"', f'"-Djobmanager.rpc.port={rpc_port}"',
-                f'"-Dmesos.resourcemanager.framework.name=flink-job-{job}"',
-                f'"-Dhigh-availability.cluster-id=/flink-job-{job}"']
-    for word in expected:
-        assert word in exec_start.split(), f"{word} missing from {exec_start}"
-    assert boundary["command"][0] == "/opt/flink/bin/mesos-appmaster-job.sh"
-    assert f"-Dinternal.jobgraph-path={graph}" in boundary["command"]
-    assert f"WorkingDirectory={job_dir}" in unit
-    assert f'Environment="FLINK_LIB_DIR={job_dir}/lib"' in unit
-    assert f'Environment="FLINK_LOG_DIR=/var/log/flink/jobs/{job}"' in unit
-    assert f'Environment="FLINK_IDENT_STRING={job}"' in unit
+    run = _json_file(host, f"/root/per-job-run-{job}.json")
+    assert run["unit"] == f"{unit_name}.service"
+    command = run["command"]
+    assert command[0] == "/opt/flink/bin/mesos-appmaster-job.sh", command
+    for word in (f"-Dinternal.jobgraph-path={graph}", f"-Drest.port={rest_port}", f"-Djobmanager.rpc.port={rpc_port}",
+                 f"-Dmesos.resourcemanager.framework.name=flink-job-{job}",
+                 f"-Dhigh-availability.cluster-id=/flink-job-{job}"):
+        assert word in command, f"{word} missing from {command}"
 
 
-@pytest.mark.skipif(REAL_MESOS, reason="stand-in boundary; real Mesos runs the job (see the test below)")
 @pytest.mark.parametrize("job", sorted(JOBS))
-def test_standin_boundary_rest_answered_then_libmesos_missing(host: Any, job: str) -> None:
-    _, _, unit_name, log_path = _paths(job)
-    log = host.file(log_path)
-    assert log.exists, f"no appmaster log {log_path}:\n{_journal(host, unit_name)}"
-    text = log.content_string
-    assert "MesosJobClusterEntrypoint" in text
-    journal = _journal(host, unit_name)
-    assert "Rest endpoint listening at" in text, f"REST never came up:\n{text[-3000:]}\n{journal}"
-    assert "UnsatisfiedLinkError: no mesos in java.library.path" in text, f"{text[-3000:]}\n{journal}"
-    assert text.index("Rest endpoint listening at") < text.index("no mesos in java.library.path")
-    # The module stopped the unit after the failure, so systemd does not restart it in a loop.
-    assert host.run(f"systemctl is-active {unit_name}").stdout.strip() in ("inactive", "failed"), journal
-
-
-@pytest.mark.skipif(not REAL_MESOS, reason="needs real Mesos (MESOS_PACKAGE); the stand-in runs no tasks")
-def test_real_mesos_job_finished_on_taskmanagers_of_the_agent(host: Any) -> None:
-    result = _json_file(host, f"{JOB_DIR}/result.json")
+def test_job_finished_on_taskmanagers_mesos_launched_on_the_agent(host: Any, job: str) -> None:
+    """Framework registered, TaskManagers ran as its tasks on job-agent, the job FINISHED, the framework left."""
+    job_dir, _, unit_name, log_path = _paths(job)
+    args, parallelism, _, _ = JOBS[job]
+    run = _json_file(host, f"/root/per-job-run-{job}.json")
+    result = _json_file(host, f"{job_dir}/result.json")
     assert result["state"] == "FINISHED" and result["application_status"] == "SUCCEEDED", result
-    # The ended cluster's unit is gone, so the job does not run again at boot.
-    assert not host.file(f"/etc/systemd/system/{UNIT}.service").exists
+    # The ended cluster's unit is gone, so the job does not run again at boot, and its JVM has exited.
+    assert not host.file(f"/etc/systemd/system/{unit_name}.service").exists
+    assert host.run(f"pgrep -f 'Dinternal.jobgraph-path={job_dir}/'").rc == 1
     state = _get_json(host, "http://job-master:5050/master/state")
     agents = {s["id"]: s["hostname"] for s in state.get("slaves", [])}
-    frameworks = [f for f in state.get("frameworks", []) + state.get("completed_frameworks", [])
-                  if f.get("name") == "flink-job-seq-job"]
-    assert frameworks, f"no framework flink-job-seq-job in Mesos: {[f.get('name') for f in state.get('frameworks', [])]}"
-    tasks = [t for f in frameworks for t in f.get("tasks", []) + f.get("completed_tasks", [])]
-    assert tasks, "the per-job cluster launched no TaskManager task"
-    assert {agents.get(t.get("slave_id")) for t in tasks} == {"job-agent"}
+    assert run["framework_id"], run
+    # The cluster unregistered when it shut down: the framework is completed, not active or waiting for failover.
+    assert not [f for f in state["frameworks"] if f["id"] == run["framework_id"]], state["frameworks"]
+    done = [f for f in state["completed_frameworks"] if f["id"] == run["framework_id"]]
+    assert len(done) == 1 and done[0]["name"] == f"flink-job-{job}" and done[0]["hostname"] == "job-am", done
+    tasks = done[0].get("tasks", []) + done[0].get("completed_tasks", [])
+    # One TaskManager with 2 slots serves parallelism 2 (and 1): exactly one task, on job-agent.
+    assert len(tasks) == 1, tasks
+    assert {agents.get(t["slave_id"]) for t in tasks} == {"job-agent"}, tasks
+    statuses = [s["state"] for s in tasks[0].get("statuses", [])]
+    assert "TASK_RUNNING" in statuses, tasks[0]
+    text = host.file(log_path).content_string
+    assert run["framework_id"] in text, f"the appmaster log never names {run['framework_id']}"
+    assert "UnsatisfiedLinkError" not in text
+    assert ("TEST-ONLY STAND-IN MesosSchedulerDriver" in text) is (not REAL_MESOS)

@@ -1,19 +1,24 @@
-"""Verify the `session` scenario: the appmaster module ran Flink's Mesos appmaster under systemd.
+"""Verify the `session` scenario on the appmaster host: a Flink session on Mesos, a real job on it, a clean stop.
 
-Why these checks: they read the live process (/proc/<pid>/cmdline and environ) and the JVM's own log, not the
-files the module wrote, so a command line or an environment that never reaches the JVM fails the test.
-With the TEST-ONLY Mesos stand-in there is no libmesos.so: the proof stops at that boundary (REST answered
-with flink-version 1.13.6, then the JVM died, and the module said why). With MESOS_PACKAGE (real Mesos) the
-framework must be registered, and unregistered after the stop.
+Why these checks: they read the live process (/proc/<pid>/cmdline and environ), the JVM's own log, Flink's REST
+answers, the Mesos master's and the agent's own state, not the files the module wrote, so a command line, an
+environment, a framework or a TaskManager that never reached Mesos fails the test.
 
-The scenario runs verify twice: after converge/idempotence (phase "running") and after side_effect removed the
-session (phase "absent", marked by /root/session-absent.json).
+Mesos is the TEST-ONLY stand-in (tests/mesos_standin), reached through the TEST-ONLY pure-Java scheduler driver
+the scenario hands to the flink role as a user jar, unless MESOS_PACKAGE names a REAL Mesos package: then the
+same assertions hold against real Mesos and libmesos, and the stand-in driver must NOT be on the classpath. A
+stand-in result is a result about Flink, the roles and the module, not about Mesos.
+
+The scenario runs verify twice: after converge/idempotence (phase "running": session up, framework registered,
+no TaskManager yet because Flink starts them on demand) and after side_effect ran a job and removed the session
+(phase "absent", marked by /root/session-absent.json).
 """
 from __future__ import annotations
 
 import base64
 import json
 import os
+import re
 import time
 from typing import Any, Dict, List, Optional
 
@@ -24,6 +29,11 @@ testinfra_hosts = ["ansible://sess-am"]
 UNIT = "flink-appmaster-sess.service"
 UNIT_PATH = f"/etc/systemd/system/{UNIT}"
 REAL_MESOS = bool(os.environ.get("MESOS_PACKAGE"))
+FRAMEWORK = "flink-session-scenario"
+MASTER_API = "http://sess-master:5050"
+AGENT_HOST = "sess-agent"
+DRIVER_JAR = "mesos-standin-scheduler-driver-1.11.0.jar"
+JOB_COUNT = 100000
 
 
 def journal(host: Any) -> str:
@@ -34,8 +44,20 @@ def absent_phase(host: Any) -> bool:
     return host.file("/root/session-absent.json").exists
 
 
-def result(host: Any) -> Dict[str, Any]:
-    return json.loads(host.file("/root/session-result.json").content_string)
+def json_file(host: Any, path: str) -> Any:
+    f = host.file(path)
+    assert f.exists, f"{path} is missing on sess-am"
+    return json.loads(f.content_string)
+
+
+def get_json(host: Any, url: str) -> Any:
+    out = host.run(f"curl -fsS --max-time 10 {url}")
+    assert out.rc == 0, f"GET {url} failed: {out.stderr}"
+    return json.loads(out.stdout)
+
+
+def our_framework(frameworks: List[Dict[str, Any]], framework_id: str) -> Optional[Dict[str, Any]]:
+    return next((f for f in frameworks if f.get("id") == framework_id), None)
 
 
 @pytest.fixture()
@@ -47,38 +69,40 @@ def running_phase(host: Any) -> None:
 @pytest.fixture()
 def after_absent(host: Any) -> None:
     if not absent_phase(host):
-        pytest.skip("phase 'running': side_effect has not removed the session yet")
+        pytest.skip("phase 'running': side_effect has not run the job and removed the session yet")
 
 
-def test_module_outcome(host: Any, running_phase: None) -> None:
-    """Stand-in: failed, naming the missing libmesos, after REST answered 1.13.6. Real Mesos: registered."""
-    res = result(host)
-    if REAL_MESOS:
-        assert not res["failed"], res
-        assert res["framework_registered"] is True, res
-    else:
-        assert res["failed"] is True, res
-        assert res["cause_id"] == "libmesos_missing", res
-        assert "libmesos.so" in res["cause"]
-    # Real Mesos: from /overview. Stand-in: from the JVM's startup banner (without libmesos, Flink's REST
-    # endpoint starts but only ever answers 503 "leader election" before the JVM dies; seen on this machine).
+# ---- phase "running" -------------------------------------------------------------------------------------------
+
+def test_module_reported_a_registered_framework(host: Any, running_phase: None) -> None:
+    res = json_file(host, "/root/session-result.json")
     assert res["flink_version"] == "1.13.6", f"{res}\n{journal(host)}"
-    if not REAL_MESOS:
-        assert res["rest_endpoint_started"] is True, res
+    assert re.fullmatch(r"[0-9a-f-]+-\d{4,}", res["framework_id"]), res
     assert res["unit"] == UNIT
 
 
-def test_unit_is_supervised_and_enabled(host: Any, running_phase: None) -> None:
+def test_framework_is_active_in_mesos_with_the_configured_identity(host: Any, running_phase: None) -> None:
+    res = json_file(host, "/root/session-result.json")
+    fw = our_framework(get_json(host, f"{MASTER_API}/master/frameworks")["frameworks"], res["framework_id"])
+    assert fw is not None, f"framework {res['framework_id']} not listed by the master"
+    assert fw["name"] == FRAMEWORK and fw["hostname"] == "sess-am"
+    assert fw["active"] is True and fw["connected"] is True
+    assert fw["user"] == "flink" and fw["role"] == "*"
+    assert fw["failover_timeout"] == 604800, fw
+    # Flink starts TaskManagers only when a job asks for slots: none before the first job.
+    assert fw["tasks"] == [], fw["tasks"]
+    overview = get_json(host, "http://127.0.0.1:8081/overview")
+    assert overview["taskmanagers"] == 0 and overview["flink-version"] == "1.13.6", overview
+
+
+def test_unit_is_supervised_enabled_and_running(host: Any, running_phase: None) -> None:
     unit = host.file(UNIT_PATH)
     assert unit.exists, journal(host)
     lines = unit.content_string.splitlines()
     for setting in ("Restart=on-failure", "KillMode=control-group", "SuccessExitStatus=143", "User=flink"):
         assert setting in lines, f"{setting} missing from {UNIT_PATH}"
     assert host.service(UNIT).is_enabled, journal(host)
-    if not REAL_MESOS:
-        # After the failure the module stopped the unit so that systemd does not loop on a broken setup.
-        state = host.run(f"systemctl is-active {UNIT}").stdout.strip()
-        assert state in ("inactive", "failed"), f"{UNIT} is {state}:\n{journal(host)}"
+    assert host.service(UNIT).is_running, journal(host)
 
 
 def read_proc(host: Any, pid: int, name: str) -> List[str]:
@@ -96,44 +120,27 @@ def java_child(host: Any, main_pid: int) -> Optional[int]:
     return None
 
 
-def sample_live_process(host: Any) -> Dict[str, Any]:
-    """Start the unit and read the script's and the JVM's argv and environment while they live."""
-    started_here = not host.service(UNIT).is_running
-    if started_here:
-        host.run_expect([0], f"systemctl reset-failed {UNIT}; systemctl start {UNIT}")
-    try:
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            main_pid = int(host.check_output(f"systemctl show -p MainPID --value {UNIT}") or 0)
-            pid = java_child(host, main_pid) if main_pid else None
-            if pid:
-                try:
-                    sample = {
-                        "main_cmdline": read_proc(host, main_pid, "cmdline"),
-                        "cmdline": read_proc(host, pid, "cmdline"),
-                        "environ": dict(e.split("=", 1) for e in read_proc(host, pid, "environ") if "=" in e),
-                        "main_environ": dict(
-                            e.split("=", 1) for e in read_proc(host, main_pid, "environ") if "=" in e),
-                        "user": host.check_output(f"stat -c %U /proc/{pid}"),
-                    }
-                    return sample
-                except AssertionError:
-                    pass  # it died between the two reads; start over
-            time.sleep(0.2)
-        pytest.fail(f"no JVM child appeared under {UNIT} within 30 s:\n{journal(host)}")
-    finally:
-        if started_here:
-            # Let this run end by itself (stand-in: the libmesos failure) so its whole log is there to read,
-            # then stop the unit before systemd's restart timer (10 s) fires.
-            deadline = time.time() + 60
-            while time.time() < deadline and host.run(f"systemctl is-active {UNIT}").stdout.strip() == "active":
-                time.sleep(0.5)
-            host.run(f"systemctl stop {UNIT}; systemctl reset-failed {UNIT}")
+def live_process(host: Any) -> Dict[str, Any]:
+    """The running unit's script and JVM: argv, environment and user, read from /proc."""
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        main_pid = int(host.check_output(f"systemctl show -p MainPID --value {UNIT}") or 0)
+        pid = java_child(host, main_pid) if main_pid else None
+        if pid:
+            return {
+                "main_cmdline": read_proc(host, main_pid, "cmdline"),
+                "cmdline": read_proc(host, pid, "cmdline"),
+                "environ": dict(e.split("=", 1) for e in read_proc(host, pid, "environ") if "=" in e),
+                "main_environ": dict(e.split("=", 1) for e in read_proc(host, main_pid, "environ") if "=" in e),
+                "user": host.check_output(f"stat -c %U /proc/{pid}"),
+            }
+        time.sleep(0.2)
+    pytest.fail(f"no JVM child under {UNIT} within 30 s:\n{journal(host)}")
 
 
 def test_live_process_has_the_exact_command_line_and_environment(host: Any, running_phase: None) -> None:
-    res = result(host)
-    live = sample_live_process(host)
+    res = json_file(host, "/root/session-result.json")
+    live = live_process(host)
     command: List[str] = res["command"]
     dynamic = command[1:]
     assert command[0] == "/opt/flink/bin/mesos-appmaster.sh", command
@@ -143,7 +150,6 @@ def test_live_process_has_the_exact_command_line_and_environment(host: Any, runn
     entry_main = main.index("org.apache.flink.mesos.entrypoint.MesosSessionClusterEntrypoint")
     assert main[entry_main + 1:] == dynamic, main
     assert main[entry_main - 1].endswith("/bin/mesos-jobmanager.sh"), main
-    # The JVM got them too, after the entry class.
     java = live["cmdline"]
     entry = java.index("org.apache.flink.mesos.entrypoint.MesosSessionClusterEntrypoint")
     # mesos-jobmanager.sh puts its computed JobManager memory options ("-D jobmanager.memory.*=...") first.
@@ -153,13 +159,19 @@ def test_live_process_has_the_exact_command_line_and_environment(host: Any, runn
     assert all(kv.startswith("jobmanager.memory.") for kv in computed[1::2]), computed
     # Java 17 flags arrived through JVM_ARGS, and the Hadoop jars are on the classpath.
     assert "--add-exports=java.base/sun.net.util=ALL-UNNAMED" in java, java
-    classpath = java[java.index("-classpath") + 1]
-    assert "hadoop-client-api-3.3.4.jar" in classpath and "hadoop-client-runtime-3.3.4.jar" in classpath, classpath
-    # The unit's process gets the module's environment byte for byte.
+    classpath = java[java.index("-classpath") + 1].split(":")
+    names = [p.rsplit("/", 1)[-1] for p in classpath]
+    assert "hadoop-client-api-3.3.4.jar" in names and "hadoop-client-runtime-3.3.4.jar" in names, classpath
+    # The TEST-ONLY driver is on the classpath with the stand-in only, and ahead of flink-dist (Flink puts
+    # lib/*.jar first and flink-dist last), which is why its MesosSchedulerDriver wins over libmesos's.
+    dist = next(i for i, n in enumerate(names) if n.startswith("flink-dist_"))
+    if REAL_MESOS:
+        assert DRIVER_JAR not in names, classpath
+    else:
+        assert names.index(DRIVER_JAR) < dist, classpath
     for key, value in res["environment"].items():
         got = live["main_environ"].get(key)
         assert got == value, f"{key}: script {got!r} != module {value!r}"
-    # The JVM inherits it; the script appends its computed heap flags to JVM_ARGS (and they reach java).
     for key, value in res["environment"].items():
         got = live["environ"].get(key, "")
         if key == "JVM_ARGS":
@@ -171,24 +183,79 @@ def test_live_process_has_the_exact_command_line_and_environment(host: Any, runn
     assert live["user"] == "flink"
 
 
-def test_log_shows_rest_then_the_libmesos_failure(host: Any, running_phase: None) -> None:
-    res = result(host)
+def test_log_shows_flink_registering_the_framework(host: Any, running_phase: None) -> None:
+    res = json_file(host, "/root/session-result.json")
     log = host.file(res["log_file"])
     assert log.exists, f"no log at {res['log_file']}:\n{journal(host)}"
     text = log.content_string
-    # The JVM's own words: Flink 1.13.6 started with this classpath and these flags far enough to open REST.
     assert "Starting MesosSessionClusterEntrypoint (Version: 1.13.6," in text, text[:3000]
     assert "Rest endpoint listening at" in text, text[-3000:]
-    if not REAL_MESOS:
-        assert "UnsatisfiedLinkError: no mesos in java.library.path" in text, text[-3000:]
+    assert res["framework_id"] in text, f"Flink's log never names framework {res['framework_id']}:\n{text[-3000:]}"
+    assert "UnsatisfiedLinkError" not in text, text[-3000:]
+    banner = "TEST-ONLY STAND-IN MesosSchedulerDriver"
+    assert (banner in text) is (not REAL_MESOS), "the stand-in driver banner must appear exactly when it is used"
 
 
-def test_stop_left_no_process_and_no_unit(host: Any, after_absent: None) -> None:
+# ---- phase "absent": the job ran, then the session was removed -------------------------------------------------
+
+def test_job_finished_with_the_right_result(host: Any, after_absent: None) -> None:
+    rec = json_file(host, "/root/session-job.json")
+    assert rec["job"]["state"] == "FINISHED", rec["job"]
+    expected = JOB_COUNT * (JOB_COUNT + 1)
+    assert int(rec["expected_sum"]) == expected
+    assert int(rec["client_sum"]) == expected and int(rec["client_count"]) == JOB_COUNT, rec["client_stdout"]
+    # Flink's REST view of the same accumulators, summed over the two parallel subtasks on the TaskManagers.
+    accs = {a["name"]: a["value"] for a in rec["accumulators"]["user-task-accumulators"]}
+    assert int(accs["sum"]) == expected and int(accs["count"]) == JOB_COUNT, accs
+    assert [v["parallelism"] for v in rec["job"]["vertices"]] == [2], rec["job"]["vertices"]
+
+
+def test_taskmanagers_ran_on_the_agent_on_offered_ports(host: Any, after_absent: None) -> None:
+    rec = json_file(host, "/root/session-job.json")
+    tms = rec["taskmanagers"]
+    assert len(tms) == 2, tms
+    for tm in tms:
+        # akka.tcp://flink@<address>:<port>/user/rpc/taskmanager_0: the agent's address, a port from its offer.
+        m = re.match(r"akka\.tcp://flink@([^:/]+):(\d+)/", tm["path"])
+        assert m, tm["path"]
+        assert m.group(1) == rec["agent_ip"], (tm["path"], rec["agent_ip"])
+        assert 31000 <= int(m.group(2)) <= 32000, tm["path"]
+        assert 31000 <= int(tm["dataPort"]) <= 32000, tm
+
+
+def test_mesos_ran_the_taskmanagers_as_tasks_of_our_framework(host: Any, after_absent: None) -> None:
+    rec = json_file(host, "/root/session-job.json")
+    res = json_file(host, "/root/session-result.json")
+    tm_ids = sorted(tm["id"] for tm in rec["taskmanagers"])
+    fw = our_framework(rec["mesos_frameworks"]["frameworks"], res["framework_id"])
+    assert fw is not None, rec["mesos_frameworks"]
+    running = {t["id"]: t for t in fw["tasks"] if t["state"] == "TASK_RUNNING"}
+    # The TaskManager's ResourceID is the Mesos task id (MesosTaskExecutorRunner reads it from the environment).
+    assert sorted(running) == tm_ids, (sorted(running), tm_ids)
+    for task in running.values():
+        assert task["framework_id"] == res["framework_id"]
+        assert task["slave_id"] == rec["agent_state"]["id"], (task["slave_id"], rec["agent_state"]["id"])
+        # Mesos's state JSON shows resources as a map: the TaskManager's 1024 MB and 1 cpu from the offer, and
+        # the two ports (RPC and data) Flink took from the offer's ranges.
+        assert task["resources"]["mem"] == 1024.0 and task["resources"]["cpus"] == 1.0, task["resources"]
+        low, high = (int(p) for p in task["resources"]["ports"].strip("[]").split("-"))
+        assert 31000 <= low and high == low + 1 <= 32000, task["resources"]
+    # The agent's own view: the same tasks under our framework.
+    agent_fw = our_framework(rec["agent_state"]["frameworks"], res["framework_id"])
+    assert agent_fw is not None, rec["agent_state"]["frameworks"]
+    agent_tasks = sorted(t["id"] for e in agent_fw["executors"] for t in e["tasks"])
+    assert agent_tasks == tm_ids, agent_tasks
+
+
+def test_stop_unregistered_the_framework_and_left_nothing(host: Any, after_absent: None) -> None:
+    res = json_file(host, "/root/session-result.json")
+    stop = json_file(host, "/root/session-absent.json")
+    assert stop["framework_unregistered"] is True, stop
+    assert our_framework(stop["mesos_frameworks"]["frameworks"], res["framework_id"]) is None, stop
+    done = our_framework(stop["mesos_frameworks"]["completed_frameworks"], res["framework_id"])
+    assert done is not None and done["active"] is False, stop["mesos_frameworks"]
     assert not host.file(UNIT_PATH).exists
     load = host.run(f"systemctl show -p LoadState --value {UNIT}").stdout.strip()
     assert load == "not-found", f"{UNIT} is still known to systemd ({load}):\n{journal(host)}"
     procs = host.run("pgrep -u flink -a java")
     assert procs.rc == 1, f"flink processes left behind:\n{procs.stdout}"
-    if REAL_MESOS:
-        stop = json.loads(host.file("/root/session-absent.json").content_string)
-        assert stop["framework_unregistered"] is True, stop
