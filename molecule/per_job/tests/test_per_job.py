@@ -182,7 +182,7 @@ def test_job_finished_on_taskmanagers_mesos_launched_on_the_agent(host: Any, job
     assert result["state"] == "FINISHED" and result["application_status"] == "SUCCEEDED", result
     # The ended cluster's unit is gone, so the job does not run again at boot, and its JVM has exited.
     assert not host.file(f"/etc/systemd/system/{unit_name}.service").exists
-    assert host.run(f"pgrep -f 'Dinternal.jobgraph-path={job_dir}/'").rc == 1
+    assert host.run(f"ps -eo args | grep '[D]internal.jobgraph-path={job_dir}/'").rc == 1, "the job's JVM still runs"
     state = _get_json(host, "http://job-master:5050/master/state")
     agents = {s["id"]: s["hostname"] for s in state.get("slaves", [])}
     assert run["framework_id"], run
