@@ -198,6 +198,19 @@ def test_log_shows_flink_registering_the_framework(host: Any, running_phase: Non
 
 # ---- phase "absent": the job ran, then the session was removed -------------------------------------------------
 
+def test_framework_survived_a_master_restart_with_the_same_id(host: Any, after_absent: None) -> None:
+    """After mesos-master restarted, the driver re-subscribed with the SAME FrameworkID (no second framework)."""
+    res = json_file(host, "/root/session-result.json")
+    after = json_file(host, "/root/session-failover.json")
+    named = [f for f in after["frameworks"] if f["name"] == FRAMEWORK]
+    assert [f["id"] for f in named] == [res["framework_id"]], named
+    assert named[0]["active"] is True and named[0]["connected"] is True, named[0]
+    log = host.file(res["log_file"]).content_string
+    # Flink's driver callbacks: disconnected, then reregistered (not a fresh registration) with the same id.
+    if not REAL_MESOS:
+        assert f"Framework reregistered with {res['framework_id']}" in log, log[-3000:]
+
+
 def test_job_finished_with_the_right_result(host: Any, after_absent: None) -> None:
     rec = json_file(host, "/root/session-job.json")
     assert rec["job"]["state"] == "FINISHED", rec["job"]
