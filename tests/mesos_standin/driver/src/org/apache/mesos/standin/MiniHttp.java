@@ -264,7 +264,17 @@ final class MiniHttp {
     }
 
     /** A body of known length. */
-    static final class BoundedInputStream extends InputStream {
+    /** A stream whose subclasses only implement the bulk read; the single-byte read goes through it. */
+    abstract static class BulkInputStream extends InputStream {
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xff;
+        }
+    }
+
+    static final class BoundedInputStream extends BulkInputStream {
         private final InputStream in;
         private long remaining;
 
@@ -273,12 +283,6 @@ final class MiniHttp {
             this.remaining = length;
         }
 
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            int n = read(one, 0, 1);
-            return n < 0 ? -1 : one[0] & 0xff;
-        }
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
@@ -295,7 +299,7 @@ final class MiniHttp {
     }
 
     /** Transfer-Encoding: chunked (RFC 7230 4.1); chunk extensions and trailers are skipped. */
-    static final class ChunkedInputStream extends InputStream {
+    static final class ChunkedInputStream extends BulkInputStream {
         private final InputStream in;
         private long remaining; // in the current chunk
         private boolean eof;
@@ -304,12 +308,6 @@ final class MiniHttp {
             this.in = in;
         }
 
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            int n = read(one, 0, 1);
-            return n < 0 ? -1 : one[0] & 0xff;
-        }
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
