@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark (not a test): how long the appmaster module's readiness logic takes to reach its verdict,
 measured against the JVM's own timestamps in the appmaster log.
 

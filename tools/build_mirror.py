@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build the test harness's artifact mirror on the controller.
 
 Why: the roles download Flink and the Hadoop jars from a mirror URL, exactly as they would from a user's
@@ -17,7 +16,6 @@ import argparse
 import gzip
 import hashlib
 import io
-import os
 import shutil
 import subprocess
 import sys
@@ -62,7 +60,7 @@ def file_digest(path: Path, algo: str = "sha256") -> str:
 
 def sdist_path(cache: Path, name: str) -> Path:
     """Where the pinned sdist lives in the cache."""
-    version, _ = SDISTS[name]
+    version, dummy = SDISTS[name]
     return cache / "pypi" / f"{name}-{version}.tar.gz"
 
 
@@ -105,7 +103,7 @@ def flink_members(cache: Path) -> dict[str, tuple[bytes | None, int]]:
     """
     members: dict[str, tuple[bytes | None, int]] = {}
     for name in ("apache-flink", "apache-flink-libraries"):
-        version, _ = SDISTS[name]
+        version, dummy = SDISTS[name]
         prefix = f"{name}-{version}/deps/"
         with tarfile.open(sdist_path(cache, name), "r:gz") as tar:
             for m in tar:
@@ -167,7 +165,7 @@ def build_flink(cache: Path, out: Path) -> None:
 
 def build_maven(cache: Path, out: Path) -> None:
     """Extract the Hadoop client jars into a Maven Central layout with .sha512 (and .sha1) files."""
-    version, _ = SDISTS["pyspark"]
+    version, dummy = SDISTS["pyspark"]
     wanted = {f"pyspark-{version}/{src}": (group, art, ver) for src, group, art, ver in MAVEN_JARS}
     with tarfile.open(sdist_path(cache, "pyspark"), "r:gz") as tar:
         for m in tar:
@@ -271,7 +269,7 @@ def stamped(stamp: Path, key: str) -> bool:
 
 def main() -> int:
     """Build (or reuse) every part of the mirror and write its index."""
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     ap.add_argument("--cache", required=True, type=Path)
     ap.add_argument("--out", required=True, type=Path)
     args = ap.parse_args()
@@ -281,7 +279,7 @@ def main() -> int:
     started = time.monotonic()
     me = Path(__file__)
 
-    key = tree_digest([me]) + "-" + "-".join(sha[:12] for _, sha in SDISTS.values())
+    key = tree_digest([me]) + "-" + "-".join(sha[:12] for dummy, sha in SDISTS.values())
     if not stamped(out / ".stamp-release", key):
         fetch_sdists(args.cache)
         build_flink(args.cache, out)

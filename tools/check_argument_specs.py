@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Check that every role's meta/argument_specs.yml matches its defaults/main.yml.
 
 Why: argument specs drift from defaults in every collection that does not check them (ansible-middleware's

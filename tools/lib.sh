@@ -37,7 +37,7 @@ apt_install() {
   local missing=()
   for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return 0
-  is_root && command -v apt-get >/dev/null || die "missing packages ${missing[*]}: install them (as root: apt-get install ${missing[*]})"
+  { is_root && command -v apt-get >/dev/null; } || die "missing packages ${missing[*]}: install them (as root: apt-get install ${missing[*]})"
   log "installing Debian packages: ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
@@ -148,7 +148,7 @@ mirror_answers() { curl -fsS -o /dev/null "${FLINK_MESOS_MIRROR_URL}/index.txt" 
 ensure_mirror_server() {
   # Serves the artifact mirror on loopback like a user's internal mirror. Returns 0 and sets
   # MIRROR_STARTED=1 when this call started it (so the caller may stop it at exit).
-  MIRROR_STARTED=0
+  export MIRROR_STARTED=0  # read by the caller (tools/test stops the mirror at exit when this run started it)
   if mirror_answers; then return 0; fi
   log "serving ${FLINK_MESOS_MIRROR_DIR} on ${FLINK_MESOS_MIRROR_URL} (access log ${FLINK_MESOS_CACHE}/mirror-access.log)"
   setsid nohup "${VENV}/bin/python" -u -m http.server --bind 127.0.0.1 --directory "${FLINK_MESOS_MIRROR_DIR}" \
@@ -159,7 +159,7 @@ ensure_mirror_server() {
 }
 
 stop_mirror_server() {
-  [ -f "${FLINK_MESOS_CACHE}/mirror.pid" ] && kill "$(cat "${FLINK_MESOS_CACHE}/mirror.pid")" 2>/dev/null || true
+  if [ -f "${FLINK_MESOS_CACHE}/mirror.pid" ]; then kill "$(cat "${FLINK_MESOS_CACHE}/mirror.pid")" 2>/dev/null || true; fi
   rm -f "${FLINK_MESOS_CACHE}/mirror.pid"
 }
 

@@ -1,3 +1,7 @@
+# -*- coding: utf-8 -*-
+# Copyright: streamops team
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Documentation shared by the read-only HTTP info modules (flink_info, mesos_info)."""
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: streamops team
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Pure functions that turn the appmaster module's options into a systemd unit.
 
 Everything here is free of I/O so that it can be unit-tested: the module reads files and calls systemctl,
@@ -22,6 +23,18 @@ REQUIRED_BIN = ("mesos-jobmanager.sh", "config.sh")
 UNIT_PREFIX = "flink-appmaster-"
 MASK = "********"
 SECRET_KEYS = frozenset({"mesos.resourcemanager.framework.secret"})
+# Flink's own rule for values it hides in its logs (GlobalConfiguration.isSensitive): a key containing one of
+# these, case-insensitively. Keystore passwords given as properties are secrets like the framework secret.
+SENSITIVE_KEY_PARTS = ("password", "secret", "fs.azure.account.key", "apikey")
+_SENSITIVE_ARG = re.compile(r"(?i)(-D[^=\s\"]*(?:" + "|".join(re.escape(p) for p in SENSITIVE_KEY_PARTS)
+                            + r")[^=\s\"]*=)((?:\\.|[^\"\\\s])*)")
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a Flink key's value must never be shown: the framework secret and every key Flink hides."""
+    lowered = key.lower()
+    return key in SECRET_KEYS or any(part in lowered for part in SENSITIVE_KEY_PARTS)
+
 
 # Loopback names and addresses: Mesos hands the framework hostname to agents and TaskManagers, so a loopback
 # name there points every remote process at itself (Flink docs: jobmanager.rpc.address must not be localhost).
@@ -293,7 +306,8 @@ def mask_argv(argv: Iterable[str], secrets: Iterable[str]) -> List[str]:
     secret_keys = set(secrets)
     out = []
     for arg in argv:
-        if arg.startswith("-D") and "=" in arg and arg[2:].split("=", 1)[0] in secret_keys:
+        key = arg[2:].split("=", 1)[0] if arg.startswith("-D") and "=" in arg else None
+        if key is not None and (key in secret_keys or is_secret_key(key)):
             out.append(arg.split("=", 1)[0] + "=" + MASK)
         else:
             out.append(arg)
@@ -386,9 +400,8 @@ def render_unit(
 
 def mask_text(text: str, secrets: Iterable[str]) -> str:
     """Remove secret values from any text shown to the user (unit diff, error output)."""
-    for key in SECRET_KEYS:
-        # Also masks an older secret still present in the installed unit (the 'before' of a diff).
-        text = re.sub(r"(-D" + re.escape(key) + r"=)((?:\\.|[^\"\\\s])*)", lambda m: m.group(1) + MASK, text)
+    # Also masks an older secret still present in the installed unit (the 'before' of a diff).
+    text = _SENSITIVE_ARG.sub(lambda m: m.group(1) + MASK, text)
     for secret in secrets:
         if secret:
             text = text.replace(systemd_quote(secret)[1:-1], MASK).replace(secret, MASK)
@@ -397,7 +410,7 @@ def mask_text(text: str, secrets: Iterable[str]) -> str:
 
 def secret_values(props: Mapping[str, str]) -> List[str]:
     """Values that must never be printed."""
-    return [props[k] for k in SECRET_KEYS if props.get(k)]
+    return [value for key, value in props.items() if value and is_secret_key(key)]
 
 
 def check_flink_home(flink_home: str, mode: str, exists: Callable[[str], bool]) -> None:

@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: streamops team
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Name the cause of a failed Flink Mesos appmaster start from its log, in words a user can act on.
 
 The appmaster dies with a stack trace several screens long, and the first ERROR line is usually a generic
 "Could not start cluster entrypoint". The patterns below were checked against logs of real Flink 1.13.6 runs
-(tests/unit/fixtures/logs/); the Mesos-side ones (registration refused, master unreachable) follow the
+(tests/unit/plugins/module_utils/fixtures/logs/); the Mesos-side ones (registration refused, master unreachable) follow the
 messages of Mesos 1.11's scheduler driver, which could not be run on the machines this was written on.
 Order matters: the most specific cause wins, e.g. the libmesos error appears AFTER "Rest endpoint listening".
 """

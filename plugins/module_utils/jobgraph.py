@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: streamops team
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Pure helpers for the jobgraph module: input checks, the input digest, the Java command line, output parsing.
 
 Why separate from the module: everything that decides *whether* to rebuild a JobGraph and *how* to call
@@ -78,7 +79,7 @@ def manifest_entry_class(manifest_text: str) -> Optional[str]:
             attributes[last] += raw[1:]
             continue
         if ":" in raw:
-            key, _, value = raw.partition(":")
+            key, value = raw.split(":", 1)
             last = key.strip().lower()
             attributes[last] = value.strip()
     return attributes.get("program-class") or attributes.get("main-class") or None

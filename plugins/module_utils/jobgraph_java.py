@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: streamops team
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """The Java program that turns a user jar into a Flink JobGraph file, kept as a resource string.
 
 Why a resource string: Flink 1.13's CLI cannot write a JobGraph file, and the collection must not ship a

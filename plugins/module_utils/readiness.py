@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: streamops team
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Decide when a started appmaster is ready, with the probes injected so the logic is testable.
 
 Readiness is not "REST answered once": without libmesos Flink 1.13 brings REST up and dies ~0.1 s later when

@@ -1,19 +1,77 @@
 # -*- coding: utf-8 -*-
 # Copyright: streamops team
-# Apache License 2.0 (see LICENSE)
-"""Minimal JSON-over-HTTP client for the Flink REST API and the Mesos master API, plus pure result parsers.
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+"""JSON-over-HTTP client for the Flink REST API and the Mesos master API, plus pure result parsers.
 
-Standard library only (urllib), so that the same code runs inside modules on the target, in unit tests
-against a local http.server, and in tools/bench_appmaster.py without Ansible. Redirects are followed, which is
-how a non-leading Mesos master sends us to the leader (307 with a protocol-relative Location).
+Requests go through Ansible's own ``open_url`` so that TLS verification, client certificates, proxies and basic
+auth behave as in every other Ansible module, and the options that control them (HTTP_ARGUMENT_SPEC, documented
+once in the ``streamops.flink_mesos.http_client`` doc fragment) mean the same in each module of this collection.
+Their defaults keep plain http to Mesos and Flink working as before. Redirects are followed the way urllib does,
+which is how a non-leading Mesos master sends us to the leader (307 with a protocol-relative Location).
 """
 from __future__ import annotations
 
 import json
 import re
+import ssl
 import urllib.error
-import urllib.request
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from dataclasses import dataclass, fields
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+from ansible.module_utils.urls import open_url
+
+# The standard HTTP client options, in one place: every module that talks HTTP merges this into its argument_spec
+# and extends the streamops.flink_mesos.http_client doc fragment, which documents exactly these keys.
+HTTP_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
+    validate_certs=dict(type="bool", default=True),
+    ca_path=dict(type="path"),
+    url_username=dict(type="str"),
+    url_password=dict(type="str", no_log=True),
+    client_cert=dict(type="path"),
+    client_key=dict(type="path", no_log=False),
+    use_proxy=dict(type="bool", default=True),
+    force_basic_auth=dict(type="bool", default=False),
+)
+
+
+def with_http_options(argument_spec: Dict[str, Any]) -> Dict[str, Any]:
+    """A module's own options plus the HTTP client options (a new dict; module options may not redefine them)."""
+    clash = sorted(set(argument_spec) & set(HTTP_ARGUMENT_SPEC))
+    if clash:
+        raise ValueError(f"options {clash} are HTTP client options; define them only in HTTP_ARGUMENT_SPEC")
+    merged = {k: dict(v) for k, v in HTTP_ARGUMENT_SPEC.items()}
+    merged.update(argument_spec)
+    return merged
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    """How to connect: the values of the HTTP_ARGUMENT_SPEC options, passed on to open_url unchanged."""
+
+    validate_certs: bool = True
+    ca_path: Optional[str] = None
+    url_username: Optional[str] = None
+    url_password: Optional[str] = None
+    client_cert: Optional[str] = None
+    client_key: Optional[str] = None
+    use_proxy: bool = True
+    force_basic_auth: bool = False
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "HttpOptions":
+        """The options from a module's params (absent keys keep the defaults, as for callers outside Ansible)."""
+        values = {f.name: params[f.name] for f in fields(cls) if params.get(f.name) is not None}
+        return cls(**values)
+
+    def open_url_kwargs(self) -> Dict[str, Any]:
+        """Keyword arguments for open_url; netrc stays unread so credentials come only from the options."""
+        kwargs: Dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        kwargs["use_netrc"] = False
+        return kwargs
+
+
+DEFAULT_HTTP = HttpOptions()
 
 
 class HttpError(Exception):
@@ -29,27 +87,44 @@ class HttpError(Exception):
         self.body = body
 
 
-def request_json(url: str, method: str = "GET", timeout: float = 5.0) -> Tuple[int, Any, str]:
+def is_tls_error(exc: BaseException) -> bool:
+    """Whether a transport error comes from TLS (certificate verification, handshake, client key)."""
+    reason = getattr(exc, "reason", None)
+    return isinstance(exc, ssl.SSLError) or isinstance(reason, ssl.SSLError)
+
+
+def transport_error_message(method: str, url: str, exc: BaseException) -> str:
+    """What went wrong before any HTTP answer, in words that name the option to change for TLS failures."""
+    reason = getattr(exc, "reason", None) or exc
+    if is_tls_error(exc):
+        return (f"{method} {url}: TLS failed ({reason}). If the server's certificate is signed by a private CA, "
+                "set ca_path to that CA's bundle; set validate_certs: false only to skip verification on a "
+                "trusted network; check client_cert/client_key when the server asks for a client certificate.")
+    return f"{method} {url}: {reason}"
+
+
+def request_json(url: str, method: str = "GET", timeout: float = 5.0,
+                 http: HttpOptions = DEFAULT_HTTP) -> Tuple[int, Any, str]:
     """Send one request; return (status, parsed JSON or None, final URL after redirects).
 
     Errors in the transport become HttpError so that callers decide whether "not answering" is a failure
     (info modules) or just "not yet" (readiness polling).
     """
-    req = urllib.request.Request(url, method=method, headers={"Accept": "application/json"})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (URLs come from the playbook)
+        resp = open_url(url, method=method, headers={"Accept": "application/json"}, timeout=timeout,
+                        follow_redirects="urllib2", **http.open_url_kwargs())
+        with resp:
             body = resp.read()
             status = resp.status
             final = resp.geturl()
     except urllib.error.HTTPError as exc:
         try:
             body_text = exc.read().decode("utf-8", errors="replace")[:300]
-        except OSError:
+        except (OSError, AttributeError):
             body_text = ""
         raise HttpError(f"{method} {url}: HTTP {exc.code} {exc.reason}", exc.code, body_text) from exc
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise HttpError(f"{method} {url}: {reason}") from exc
+        raise HttpError(transport_error_message(method, url, exc)) from exc
     if not body.strip():
         return status, None, final
     try:
@@ -58,9 +133,9 @@ def request_json(url: str, method: str = "GET", timeout: float = 5.0) -> Tuple[i
         raise HttpError(f"{method} {url}: the answer is not JSON ({body[:80]!r})") from exc
 
 
-def get_json(url: str, timeout: float = 5.0) -> Any:
+def get_json(url: str, timeout: float = 5.0, http: HttpOptions = DEFAULT_HTTP) -> Any:
     """GET and parse; see request_json."""
-    return request_json(url, timeout=timeout)[1]
+    return request_json(url, timeout=timeout, http=http)[1]
 
 
 def base_url(endpoint: str, default_port: int) -> str:
@@ -89,15 +164,15 @@ def is_flink_overview(data: Any) -> bool:
     return isinstance(data, dict) and "flink-version" in data and "slots-total" in data
 
 
-def flink_overview(base: str, timeout: float,
-                   on_error: Optional[Callable[[HttpError], None]] = None) -> Optional[Dict[str, Any]]:
+def flink_overview(base: str, timeout: float, on_error: Optional[Callable[[HttpError], None]] = None,
+                   http: HttpOptions = DEFAULT_HTTP) -> Optional[Dict[str, Any]]:
     """Readiness probe: the cluster's /overview, or None while REST does not answer with one.
 
     Flink's REST accepts connections during leader election without answering usefully, so callers keep the
     timeout short. on_error sees each failed request (the module records the first HTTP answer it got).
     """
     try:
-        data = get_json(f"{base}/overview", timeout=timeout)
+        data = get_json(f"{base}/overview", timeout=timeout, http=http)
     except HttpError as exc:
         if on_error is not None:
             on_error(exc)
@@ -105,11 +180,12 @@ def flink_overview(base: str, timeout: float,
     return data if is_flink_overview(data) else None
 
 
-def active_framework(mesos_api: str, name: str, hostname: Optional[str],
-                     timeout: float) -> Optional[Dict[str, Any]]:
+def active_framework(mesos_api: str, name: str, hostname: Optional[str], timeout: float,
+                     http: HttpOptions = DEFAULT_HTTP) -> Optional[Dict[str, Any]]:
     """Readiness probe: the active framework of this name registered from this host, or None."""
     try:
-        found = find_frameworks(get_json(f"{mesos_api}/master/frameworks", timeout=timeout), name, hostname)
+        found = find_frameworks(get_json(f"{mesos_api}/master/frameworks", timeout=timeout, http=http), name,
+                                hostname)
     except HttpError:
         return None
     return found[0] if found else None

@@ -1,7 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: streamops team
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Ansible module: run Flink's Mesos application master as a systemd service and prove it is ready."""
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ description:
   - Values not given as options come from C(flink-conf.yaml) in O(conf_dir); options win (they are dynamic
     properties). Inputs are validated before anything changes.
 author:
-  - streamops team
+  - streamops team (@streamops)
 options:
   name:
     description:
@@ -181,6 +182,8 @@ options:
     description: Leave the unit running (restarting) when the appmaster does not become ready.
     type: bool
     default: false
+extends_documentation_fragment:
+  - streamops.flink_mesos.http_client
 attributes:
   check_mode:
     support: full
@@ -319,6 +322,8 @@ framework_unregistered:
 import os
 import pwd
 import socket
+import stat
+import tempfile
 import time
 from typing import Any, Dict, List, Optional
 
@@ -365,6 +370,39 @@ def port_busy(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def unit_file_mode(secrets: List[str]) -> int:
+    """0600 when the unit holds the framework secret (it is on the command line in the unit), else 0644."""
+    return 0o600 if secrets else 0o644
+
+
+def install_file(module: AnsibleModule, path: str, text: str, mode: int) -> None:
+    """Replace ``path`` with ``text`` atomically, the file never readable beyond ``mode``.
+
+    Written next to the destination (same file system), then moved with module.atomic_move, which keeps the
+    SELinux context right. A umask of 077 around the move keeps a newly created file private until its final
+    mode is set, so a unit holding the secret is never world-readable, not even for an instant. An existing
+    destination is first narrowed to ``mode``: ansible-core before 2.17 has no ``keep_dest_attrs`` and always copies the old
+    file's mode onto the new one, which must then already be the final mode.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, mode)
+        if os.path.exists(path):
+            # Never loosen the old file (it may hold the secret): only drop the bits ``mode`` does not grant.
+            os.chmod(path, stat.S_IMODE(os.stat(path).st_mode) & mode)
+        old_umask = os.umask(0o077)
+        try:
+            module.atomic_move(tmp, path)
+        finally:
+            os.umask(old_umask)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    os.chmod(path, mode)
 
 
 def java_child(main_pid: int) -> Optional[int]:
@@ -423,7 +461,7 @@ class Systemd:
         journalctl = self.module.get_bin_path("journalctl")
         if not journalctl:
             return ""
-        _, out, _ = self.module.run_command([journalctl, "-u", self.unit, "-n", str(lines), "--no-pager", "-o", "cat"])
+        out = self.module.run_command([journalctl, "-u", self.unit, "-n", str(lines), "--no-pager", "-o", "cat"])[1]
         return out
 
 
@@ -438,6 +476,7 @@ class AppmasterManager:
         self.unit_path = os.path.join(UNIT_DIR, self.unit)
         self.result: Dict[str, Any] = {"changed": False, "unit": self.unit, "pid": None, "main_pid": None}
         self.files_changed = False
+        self.http = rest.HttpOptions.from_params(self.p)
 
     # ---- preparation (pure decisions on data read from the host) ----
     def prepare(self) -> None:
@@ -540,12 +579,7 @@ class AppmasterManager:
             self.result["diff"] = spec.unit_diff(current, self.desired, self.unit_path, self.secrets)
         if self.module.check_mode:
             return
-        tmp = self.unit_path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(self.desired)
-        # The unit holds the framework secret when one is set.
-        os.chmod(tmp, 0o600 if self.secrets else 0o644)
-        os.replace(tmp, self.unit_path)
+        install_file(self.module, self.unit_path, self.desired, unit_file_mode(self.secrets))
         sd.run("daemon-reload")
 
     def graceful_stop(self, sd: Systemd) -> None:
@@ -555,7 +589,7 @@ class AppmasterManager:
         if self.mesos_api:
             framework = self.current_framework()
         try:
-            rest.request_json(f"{self.rest_url}/cluster", method="DELETE", timeout=5)
+            rest.request_json(f"{self.rest_url}/cluster", method="DELETE", timeout=5, http=self.http)
             deadline = time.monotonic() + self.p["timeout"]
             while time.monotonic() < deadline and sd.running():
                 time.sleep(0.5)
@@ -572,7 +606,7 @@ class AppmasterManager:
         On stop the options may be minimal (name + state), yet the unregistration check needs these values.
         """
         try:
-            items = rest.get_json(f"{self.rest_url}/jobmanager/config", timeout=3) or []
+            items = rest.get_json(f"{self.rest_url}/jobmanager/config", timeout=3, http=self.http) or []
         except rest.HttpError:
             return
         conf = {i.get("key"): i.get("value") for i in items if isinstance(i, dict)}
@@ -587,13 +621,14 @@ class AppmasterManager:
         name = getattr(self, "framework_name", None)
         if name is None:
             return None
-        return rest.active_framework(self.mesos_api, name, getattr(self, "rpc_address", None), timeout=3)
+        return rest.active_framework(self.mesos_api, name, getattr(self, "rpc_address", None), timeout=3,
+                                     http=self.http)
 
     def wait_unregistered(self, framework_id: Optional[str]) -> bool:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                data = rest.get_json(f"{self.mesos_api}/master/frameworks", timeout=3)
+                data = rest.get_json(f"{self.mesos_api}/master/frameworks", timeout=3, http=self.http)
                 active = [f for f in data.get("frameworks", []) if f.get("id") == framework_id and f.get("active")]
                 if not active:
                     return True
@@ -622,7 +657,7 @@ class AppmasterManager:
 
         def overview() -> Optional[Dict[str, Any]]:
             # Short timeout: during Flink's leader election REST accepts connections but may not answer.
-            data = rest.flink_overview(self.rest_url, timeout=1, on_error=record_answer)
+            data = rest.flink_overview(self.rest_url, timeout=1, on_error=record_answer, http=self.http)
             if data is not None:
                 self.result["rest_answer"] = "HTTP 200 /overview"
             return data
@@ -737,8 +772,8 @@ class AppmasterManager:
 
 
 def argument_spec() -> Dict[str, Any]:
-    """The module's options (kept in one place; DOCUMENTATION mirrors it)."""
-    return dict(
+    """The module's options plus the shared HTTP client options (kept in one place; DOCUMENTATION mirrors it)."""
+    return rest.with_http_options(dict(
         name=dict(type="str", default="default"),
         state=dict(type="str", default="started", choices=["started", "stopped", "restarted", "absent"]),
         mode=dict(type="str", default="session", choices=["session", "job"]),
@@ -775,7 +810,7 @@ def argument_spec() -> Dict[str, Any]:
         timeout=dict(type="int", default=180),
         settle=dict(type="float", default=3.0),
         keep_on_failure=dict(type="bool", default=False),
-    )
+    ))
 
 
 def main() -> None:

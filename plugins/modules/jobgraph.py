@@ -1,7 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: streamops team
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Ansible module: build a Flink JobGraph file from a user jar with the installed Flink's client classes."""
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ description:
     match, nothing runs and the recorded job id, name and vertex count are returned.
   - The same JobGraph file is accepted by Flink's REST API (C(POST /jobs)) together with the jars.
 author:
-  - streamops team
+  - streamops team (@streamops)
 options:
   jar:
     description:
@@ -114,7 +115,9 @@ attributes:
     support: full
     description: Shows the recorded inputs before and after (digests of the jars, arguments, settings).
   platform:
+    support: full
     platforms: posix
+    description: Runs on POSIX hosts with a JDK and a Flink installation.
 notes:
   - The program's C(main) really runs (its output is captured). Programs that contact external systems while
     building their graph do so on the target host.
@@ -376,8 +379,9 @@ def main() -> None:
                                   rebuilt=reason is not None, reason=reason or "", build_seconds=0.0)
 
     if reason is None:
-        assert sidecar is not None
-        result.update({k: sidecar["result"].get(k) for k in ("job_id", "job_name", "vertices", "vertex_names")})
+        # rebuild_reason returns None only for a sidecar whose "result" is a dict with a job id.
+        recorded = (sidecar or {}).get("result") or {}
+        result.update({k: recorded.get(k) for k in ("job_id", "job_name", "vertices", "vertex_names")})
         file_args = module.load_file_common_arguments(p, path=dest)
         changed = module.set_fs_attributes_if_different(file_args, False)
         module.exit_json(changed=changed, **result)

@@ -1,7 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: streamops team
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Ansible module: read-only facts about a Mesos cluster from a master's HTTP API."""
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ description:
     used). This keeps the module free of a ZooKeeper client; the error message says so.
   - Never changes anything.
 author:
-  - streamops team
+  - streamops team (@streamops)
 options:
   masters:
     description: Mesos masters as C(host:port), C(host) (port 5050) or C(http(s)://host:port); tried in order.
@@ -33,6 +34,7 @@ options:
     type: str
 extends_documentation_fragment:
   - streamops.flink_mesos.read_only_http
+  - streamops.flink_mesos.http_client
 seealso:
   - module: streamops.flink_mesos.appmaster
 """
@@ -89,7 +91,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.streamops.flink_mesos.plugins.module_utils import rest
 
 
-def query(masters: List[str], timeout: float) -> Dict[str, Any]:
+def query(masters: List[str], timeout: float, http: rest.HttpOptions = rest.DEFAULT_HTTP) -> Dict[str, Any]:
     """Ask each master in turn; redirects lead to the leader. Collects every error for the failure message."""
     errors = []
     for master in masters:
@@ -98,7 +100,7 @@ def query(masters: List[str], timeout: float) -> Dict[str, Any]:
             continue
         base = rest.base_url(master, 5050)
         try:
-            _, state, final = rest.request_json(f"{base}/master/state", timeout=timeout)
+            state, final = rest.request_json(f"{base}/master/state", timeout=timeout, http=http)[1:]
         except rest.HttpError as exc:
             errors.append(str(exc))
             continue
@@ -111,18 +113,20 @@ def query(masters: List[str], timeout: float) -> Dict[str, Any]:
     raise rest.HttpError("; ".join(errors) or "no masters given")
 
 
+def argument_spec() -> Dict[str, Any]:
+    """The module's options plus the shared HTTP client options (DOCUMENTATION mirrors it)."""
+    return rest.with_http_options(dict(
+        masters=dict(type="list", elements="str", required=True),
+        timeout=dict(type="float", default=10),
+        framework_name=dict(type="str"),
+        framework_hostname=dict(type="str"),
+    ))
+
+
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            masters=dict(type="list", elements="str", required=True),
-            timeout=dict(type="float", default=10),
-            framework_name=dict(type="str"),
-            framework_hostname=dict(type="str"),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     try:
-        result = query(module.params["masters"], module.params["timeout"])
+        result = query(module.params["masters"], module.params["timeout"], rest.HttpOptions.from_params(module.params))
     except rest.HttpError as exc:
         module.fail_json(msg=f"No Mesos master answered: {exc}")
     if module.params["framework_name"]:

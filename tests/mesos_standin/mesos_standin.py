@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """TEST-ONLY STAND-IN, NOT MESOS: an imitation of the Mesos 1.11 master and agent daemons, for tests only.
 
 Why it exists: no Mesos 1.11 binaries can be installed on the machines this collection is tested on, yet the
@@ -27,9 +26,9 @@ import sys
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from standin_agent import (agent_info, agent_info_error, checkpoint_agent, meta_dir,  # noqa: F401 - re-exported
+from standin_agent import (agent_info, agent_info_error, checkpoint_agent, meta_dir,  # noqa: F401 pylint: disable=unused-import
                            parse_attributes, parse_resources, recover_agent)
-from standin_util import (BANNER, STANDIN_VERSION, ZkUrl, parse_master_address,  # noqa: F401 - re-exported
+from standin_util import (BANNER, STANDIN_VERSION, ZkUrl, parse_master_address,  # noqa: F401 pylint: disable=unused-import
                           parse_zk_url, read_indirect)
 
 # ---------------------------------------------------------------------------------------------------------
@@ -226,7 +225,7 @@ def load_flags(spec: FlagSpec, argv: Iterable[str], environ: Mapping[str, str]) 
     error reported is the one Mesos would report.
     """
     given = parse_command_line(argv)
-    from_cli = {n for n, _ in given}
+    from_cli = {n for n, dummy in given}
     for name, value in extract_environment(environ, spec).items():
         if name not in from_cli:
             given.append((name, value))

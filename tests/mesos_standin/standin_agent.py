@@ -291,8 +291,8 @@ class AgentServer:
                 elif not self.registered or master != self.master:
                     self._register(master)
                 else:
-                    status, _, _ = http_json("POST", f"http://{master[0]}:{master[1]}/master/standin/heartbeat",
-                                             {"id": self.agent_id})
+                    status = http_json("POST", f"http://{master[0]}:{master[1]}/master/standin/heartbeat",
+                                       {"id": self.agent_id})[0]
                     if status != 200:
                         log(f"master {master[0]}:{master[1]} answered {status} to a heartbeat; re-registering")
                         self.registered = False
@@ -306,7 +306,7 @@ class AgentServer:
             payload = {"id": self.agent_id, "ip": self.ip, "info": self.info, "version": STANDIN_VERSION,
                        "total_resources": rs.list_to_json(self.total), "attributes_v1": self.attributes,
                        "frameworks": self._report()}
-        status, body, _ = http_json("POST", f"http://{master[0]}:{master[1]}/master/standin/register", payload)
+        status, body, dummy = http_json("POST", f"http://{master[0]}:{master[1]}/master/standin/register", payload)
         if status != 200:
             log(f"registration with {master[0]}:{master[1]} answered {status}; retrying")
             return
@@ -328,8 +328,8 @@ class AgentServer:
             if fw.terminating:
                 continue
             runs = list(fw.runs.values()) + [r for r in fw.completed_runs if (fw.id, r.task_id) in self.streams]
-            report.append({"info": fw.info, "tasks": [{"task": r.task, "state": r.state, "statuses": r.statuses}
-                                                       for r in runs]})
+            tasks = [{"task": r.task, "state": r.state, "statuses": r.statuses} for r in runs]
+            report.append({"info": fw.info, "tasks": tasks})
         return report
 
     # -- status updates ---------------------------------------------------------------------------------
@@ -375,7 +375,7 @@ class AgentServer:
         if master is None or not registered:
             return
         try:
-            code, _, _ = http_json("POST", f"http://{master[0]}:{master[1]}/master/standin/status", payload)
+            code, dummy, dummy = http_json("POST", f"http://{master[0]}:{master[1]}/master/standin/status", payload)
         except OSError as err:
             log(f"cannot forward status update to the master: {err}")
             return
@@ -631,10 +631,18 @@ class AgentServer:
                 return 202, {}, b""
             return route
 
-        health = lambda _h, _b: (200, {}, b"")  # noqa: E731
-        flags = lambda _h, _b: (200, {}, {"flags": dict(sorted(self.flags.items()))})  # noqa: E731
-        state = lambda _h, _b: (200, {}, self.state_json())  # noqa: E731
-        version = lambda _h, _b: (200, {}, {"version": STANDIN_VERSION, "build_user": "mesos-standin"})  # noqa: E731
+        def health(_h: Any, _b: bytes) -> tuple:
+            return 200, {}, b""
+
+        def flags(_h: Any, _b: bytes) -> tuple:
+            return 200, {}, {"flags": dict(sorted(self.flags.items()))}
+
+        def state(_h: Any, _b: bytes) -> tuple:
+            return 200, {}, self.state_json()
+
+        def version(_h: Any, _b: bytes) -> tuple:
+            return 200, {}, {"version": STANDIN_VERSION, "build_user": "mesos-standin"}
+
         return {
             ("GET", "/flags"): flags, ("GET", "/slave(1)/flags"): flags,
             ("GET", "/state"): state, ("GET", "/slave(1)/state"): state,
@@ -689,7 +697,7 @@ def run_agent(flags: dict[str, str]) -> int:
         return 1
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stopping.set())
+        signal.signal(sig, lambda *dummy: stopping.set())
     stopping.wait()
     log("stopping: killing this agent's tasks (the TEST-ONLY stand-in cannot recover them after a restart)")
     agent.stop(grace=parse_duration(flags.get("executor_shutdown_grace_period", "5secs")))

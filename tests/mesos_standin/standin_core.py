@@ -906,5 +906,3 @@ class MasterCore:
         tasks += [t for f in self.frameworks.values() for t in f.unreachable_tasks]
         tasks += [t for f in list(self.frameworks.values()) + list(self.completed) for t in f.completed_tasks]
         return {"tasks": [self.task_json(t) for t in tasks[offset:offset + limit]]}
-
-

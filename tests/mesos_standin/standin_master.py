@@ -70,8 +70,8 @@ class AgentSender:
                 if addr is None:
                     break
                 try:
-                    status, _, _ = http_json("POST", f"http://{addr[0]}:{addr[1]}/slave(1)/standin/{action}",
-                                             payload, timeout=10.0)
+                    status = http_json("POST", f"http://{addr[0]}:{addr[1]}/slave(1)/standin/{action}",
+                                       payload, timeout=10.0)[0]
                     if status < 500:
                         break
                 except OSError as err:
@@ -182,10 +182,16 @@ class MasterServer:
     # -- endpoints --------------------------------------------------------------------------------------
 
     def _routes(self) -> dict[tuple[str, str], Callable[[BaseHTTPRequestHandler, bytes], tuple[int, dict[str, str], Any]]]:
-        health = lambda _h, _b: (200, {}, b"")  # noqa: E731 - one-liners for trivial endpoints
-        version = lambda _h, _b: (200, {}, {"version": STANDIN_VERSION, "build_date": "stand-in", "build_time": 0,
-                                            "build_user": "mesos-standin", "git_tag": "standin"})  # noqa: E731
-        flags = lambda _h, _b: (200, {}, {"flags": dict(sorted(self.flags.items()))})  # noqa: E731
+        def health(_h: Any, _b: bytes) -> tuple:
+            return 200, {}, b""
+
+        def version(_h: Any, _b: bytes) -> tuple:
+            return 200, {}, {"version": STANDIN_VERSION, "build_date": "stand-in", "build_time": 0,
+                             "build_user": "mesos-standin", "git_tag": "standin"}
+
+        def flags(_h: Any, _b: bytes) -> tuple:
+            return 200, {}, {"flags": dict(sorted(self.flags.items()))}
+
         routes = {("GET", "/master/health"): health, ("GET", "/health"): health, ("GET", "/version"): version,
                   ("GET", "/master/flags"): flags, ("GET", "/flags"): flags,
                   ("POST", "/api/v1/scheduler"): self.scheduler_api,
@@ -253,8 +259,8 @@ class MasterServer:
         redirect = self.leader_location("/master/teardown")
         if redirect:
             return redirect
-        values = {**query_params(handler), **dict(urllib.parse.parse_qsl(body.decode(errors="replace"),
-                                                                           keep_blank_values=True))}
+        form = urllib.parse.parse_qsl(body.decode(errors="replace"), keep_blank_values=True)
+        values = {**query_params(handler), **dict(form)}
         framework_id = values.get("frameworkId") or values.get("framework_id")
         if not framework_id:
             return 400, {}, b"Missing 'frameworkId' query parameter in the request body"

@@ -16,6 +16,7 @@ resource providers. A TaskInfo naming any of them is simply not contained in any
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -204,7 +205,7 @@ def parse_value(text: str) -> tuple[str, Any]:
         number = float(value)
     except ValueError:
         return TEXT, value
-    if number != number or number in (float("inf"), float("-inf")):
+    if math.isnan(number) or math.isinf(number):
         return TEXT, value
     return SCALAR, number
 

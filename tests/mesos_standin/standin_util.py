@@ -152,7 +152,7 @@ def zk_leader(client: Any, path: str) -> dict[str, Any] | None:
         return None
     for child in sorted(children, key=lambda c: c.rsplit("_", 1)[-1]):
         try:
-            data, _ = client.get(f"{path}/{child}")
+            data, dummy = client.get(f"{path}/{child}")
             return {**json.loads(data), "_znode": child}
         except Exception:  # noqa: BLE001 - the node went away between list and read
             continue
@@ -201,7 +201,7 @@ def peer_closed(sock: socket.socket) -> bool:
     disconnected; writing a heartbeat every 15 s would notice far later.
     """
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
+        readable, dummy, dummy = select.select([sock], [], [], 0)
         if not readable:
             return False
         return sock.recv(1, socket.MSG_PEEK) == b""

@@ -6,7 +6,6 @@ the agent itself: each TaskManager's Mesos sandbox (work_dir/slaves/<agent>/fram
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest

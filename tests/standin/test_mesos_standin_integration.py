@@ -279,8 +279,8 @@ def test_kill_sends_sigterm_then_sigkill_and_state_shows_the_running_task(cluste
         scheduler.update(name, "TASK_RUNNING")
     state = get_json(cluster.master.port, "/master/state")
     fw = next(f for f in state["frameworks"] if f["id"] == scheduler.framework_id)
-    assert sorted((t["id"], t["state"]) for t in fw["tasks"]) == [("polite", "TASK_RUNNING"),
-                                                                 ("stubborn", "TASK_RUNNING")]
+    assert sorted((t["id"], t["state"]) for t in fw["tasks"]) == [
+        ("polite", "TASK_RUNNING"), ("stubborn", "TASK_RUNNING")]
     assert fw["used_resources"]["cpus"] == 1.0 and state["slaves"][0]["used_resources"]["cpus"] == 1.0
     agent_state = get_json(cluster.agent.port, "/state")
     executors = next(f for f in agent_state["frameworks"] if f["id"] == scheduler.framework_id)["executors"]
@@ -357,8 +357,8 @@ def test_operator_teardown_and_framework_has_been_removed(cluster: Cluster) -> N
     assert post(cluster.master.port, "/master/teardown", b"", {})[0] == 400
     assert post(cluster.master.port, "/master/teardown", b"frameworkId=nope", {}) == (
         400, b"No framework found with specified ID")
-    status, _ = post(cluster.master.port, "/master/teardown", f"frameworkId={sched.framework_id}".encode(),
-                     {"Content-Type": "application/x-www-form-urlencoded"})
+    status = post(cluster.master.port, "/master/teardown", f"frameworkId={sched.framework_id}".encode(),
+                  {"Content-Type": "application/x-www-form-urlencoded"})[0]
     assert status == 200
     assert sched.closed.wait(5)
     again = Scheduler(cluster.master.port, id={"value": sched.framework_id}, failover_timeout=60)

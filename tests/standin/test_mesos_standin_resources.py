@@ -32,7 +32,7 @@ def test_recordio_record_is_decimal_length_newline_bytes() -> None:
 def test_recordio_length_counts_utf8_bytes_not_characters() -> None:
     """A framework name with non-ASCII characters must not shift the stream."""
     record = recordio.encode_json({"name": "Flïnk"})
-    header, _, data = record.partition(b"\n")
+    header, dummy, data = record.partition(b"\n")
     assert int(header) == len(data) == len('{"name":"Flïnk"}'.encode())
 
 

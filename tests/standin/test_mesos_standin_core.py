@@ -39,7 +39,7 @@ def make_core(**config: Any) -> tuple[sm.MasterCore, Clock]:
 
 def add_agent(core: sm.MasterCore, agent_id: str = "m1-S0", resources: str = "cpus:2;mem:1024;ports:[31000-31010]",
               port: int = 5051, attributes: str = "rack:r1") -> str:
-    answer, _ = core.register_agent({
+    answer, dummy = core.register_agent({
         "id": agent_id, "ip": "10.0.0.1", "version": "x",
         "info": {"hostname": f"a-{agent_id}", "port": port, "attributes": {}, "resources": {}},
         "total_resources": rs.list_to_json(rs.parse_text(resources)),
@@ -95,7 +95,7 @@ def uuid_b64(n: int) -> str:
 # ---------------------------------------------------------------------------------------------------------
 
 def test_first_subscription_gets_a_mesos_style_id_subscribed_then_heartbeat() -> None:
-    core, _ = make_core()
+    core, dummy = make_core()
     fid, effects = subscribe(core)
     assert fid == "m1-0000"
     sent = events(effects, "s1")
@@ -106,8 +106,8 @@ def test_first_subscription_gets_a_mesos_style_id_subscribed_then_heartbeat() ->
 
 
 def test_resubscription_keeps_the_id_and_closes_the_old_stream_with_failed_over() -> None:
-    core, _ = make_core()
-    fid, _ = subscribe(core, "s1", failover_timeout=60)
+    core, dummy = make_core()
+    fid, dummy = subscribe(core, "s1", failover_timeout=60)
     effects = core.subscribe({"user": "flink", "name": "Flink", "id": {"value": fid}}, "s2")
     assert events(effects, "s1") == [sm.event_error("Framework failed over")]
     assert ("close", "s1") in effects
@@ -117,7 +117,7 @@ def test_resubscription_keeps_the_id_and_closes_the_old_stream_with_failed_over(
 
 def test_disconnected_framework_within_failover_timeout_can_come_back() -> None:
     core, clock = make_core()
-    fid, _ = subscribe(core, failover_timeout=60)
+    fid, dummy = subscribe(core, failover_timeout=60)
     core.disconnected("s1")
     fw = core.frameworks[fid]
     assert (fw.connected, fw.active) == (False, False)
@@ -130,7 +130,7 @@ def test_disconnected_framework_within_failover_timeout_can_come_back() -> None:
 def test_failover_timeout_removes_the_framework_and_resubscribing_gets_framework_has_been_removed() -> None:
     """The message Flink users see after a stale framework ID (mesosphere/dcos-flink-service#44)."""
     core, clock = make_core()
-    fid, _ = subscribe(core, failover_timeout=60)
+    fid, dummy = subscribe(core, failover_timeout=60)
     core.disconnected("s1")
     clock.now += 60
     core.expire(clock.now)
@@ -141,20 +141,20 @@ def test_failover_timeout_removes_the_framework_and_resubscribing_gets_framework
 
 
 def test_default_failover_timeout_zero_removes_at_disconnection() -> None:
-    core, _ = make_core()
-    fid, _ = subscribe(core)
+    core, dummy = make_core()
+    fid, dummy = subscribe(core)
     core.disconnected("s1")
     assert fid not in core.frameworks and core.completed_framework(fid) is not None
 
 
 def test_unknown_framework_id_is_accepted_as_a_failover_after_master_restart() -> None:
-    core, _ = make_core()
-    fid, _ = subscribe(core, id={"value": "old-master-0007"})
+    core, dummy = make_core()
+    fid, dummy = subscribe(core, id={"value": "old-master-0007"})
     assert fid == "old-master-0007"
 
 
 def test_framework_info_validation_refuses_roles_without_multi_role() -> None:
-    core, _ = make_core()
+    core, dummy = make_core()
     effects = core.subscribe({"user": "u", "name": "n", "roles": ["a"]}, "s1")
     assert effects[0][2]["error"]["message"] == "'FrameworkInfo.roles' is set but MULTI_ROLE capability is not"
 
@@ -164,9 +164,9 @@ def test_framework_info_validation_refuses_roles_without_multi_role() -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 def test_offer_has_v1_shape_with_allocation_info_attributes_and_url() -> None:
-    core, _ = make_core()
+    core, dummy = make_core()
     agent = add_agent(core)
-    fid, _ = subscribe(core)
+    fid, dummy = subscribe(core)
     offer = offers_of(core.allocate())[0]
     assert offer["framework_id"] == {"value": fid} and offer["agent_id"] == {"value": agent}
     assert offer["allocation_info"] == {"role": "*"}
@@ -180,7 +180,7 @@ def test_offer_has_v1_shape_with_allocation_info_attributes_and_url() -> None:
 
 
 def test_nothing_is_offered_twice() -> None:
-    core, _ = make_core()
+    core, dummy = make_core()
     add_agent(core)
     subscribe(core, "s1")
     subscribe(core, "s2")
@@ -194,7 +194,7 @@ def test_nothing_is_offered_twice() -> None:
 def test_accept_uses_part_and_the_rest_returns_under_the_default_filter() -> None:
     core, clock = make_core()
     agent = add_agent(core)
-    fid, _ = subscribe(core)
+    fid, dummy = subscribe(core)
     offer = offers_of(core.allocate())[0]
     effects = launch(core, fid, offer, task_info("t1", agent, "cpus:0.5;mem:128;ports:[31000-31001]"))
     assert [e[2] for e in effects if e[0] == "agent"] == ["launch"]
@@ -211,7 +211,7 @@ def test_accept_uses_part_and_the_rest_returns_under_the_default_filter() -> Non
 def test_decline_filter_expires_after_refuse_seconds() -> None:
     core, clock = make_core()
     add_agent(core)
-    fid, _ = subscribe(core)
+    fid, dummy = subscribe(core)
     offer = offers_of(core.allocate())[0]
     core.call(fid, {"type": "DECLINE", "framework_id": {"value": fid},
                     "decline": {"offer_ids": [offer["id"]], "filters": {"refuse_seconds": 30}}})
@@ -224,7 +224,7 @@ def test_decline_filter_expires_after_refuse_seconds() -> None:
 def test_zero_refuse_seconds_sets_no_filter_and_negative_means_default() -> None:
     core, clock = make_core()
     add_agent(core)
-    fid, _ = subscribe(core)
+    fid, dummy = subscribe(core)
     offer = offers_of(core.allocate())[0]
     core.call(fid, {"type": "DECLINE", "framework_id": {"value": fid},
                     "decline": {"offer_ids": [offer["id"]], "filters": {"refuse_seconds": 0}}})
@@ -239,9 +239,9 @@ def test_zero_refuse_seconds_sets_no_filter_and_negative_means_default() -> None
 
 def test_filter_does_not_hide_more_resources_than_were_refused() -> None:
     """Mesos' refused-offer filter only hides offers contained in what was refused."""
-    core, _ = make_core()
+    core, dummy = make_core()
     agent = add_agent(core)
-    fid, _ = subscribe(core)
+    fid, dummy = subscribe(core)
     offer = offers_of(core.allocate())[0]
     launch(core, fid, offer, task_info("t1", agent, "cpus:1;mem:512"))
     update(core, fid, agent, "t1", "TASK_FINISHED", uuid_b64(1))
@@ -250,9 +250,9 @@ def test_filter_does_not_hide_more_resources_than_were_refused() -> None:
 
 
 def test_suppress_stops_offers_and_revive_clears_filters_and_suppression() -> None:
-    core, _ = make_core()
+    core, dummy = make_core()
     add_agent(core)
-    fid, _ = subscribe(core)
+    fid, dummy = subscribe(core)
     offer = offers_of(core.allocate())[0]
     core.call(fid, {"type": "DECLINE", "framework_id": {"value": fid},
                     "decline": {"offer_ids": [offer["id"]], "filters": {"refuse_seconds": 3600}}})
@@ -268,7 +268,7 @@ def test_suppress_stops_offers_and_revive_clears_filters_and_suppression() -> No
 
 
 def test_subscribe_with_suppressed_roles_gets_no_offers() -> None:
-    core, _ = make_core()
+    core, dummy = make_core()
     add_agent(core)
     core.subscribe({"user": "u", "name": "n"}, "s1", suppressed_roles=["*"])
     assert offers_of(core.allocate()) == []
@@ -286,9 +286,9 @@ def test_offer_timeout_rescinds() -> None:
 
 
 def test_offers_are_only_made_to_connected_frameworks() -> None:
-    core, _ = make_core()
+    core, dummy = make_core()
     add_agent(core)
-    fid, _ = subscribe(core, failover_timeout=60)
+    fid, dummy = subscribe(core, failover_timeout=60)
     assert len(core.offers) == 0 and len(offers_of(core.allocate())) == 1
     core.disconnected("s1")
     assert core.offers == {}, "a disconnected framework's offers go back at once"
@@ -301,9 +301,9 @@ def test_offers_are_only_made_to_connected_frameworks() -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 def test_launch_on_an_invalid_offer_gives_task_lost_with_reason_invalid_offers() -> None:
-    core, _ = make_core()
+    core, dummy = make_core()
     agent = add_agent(core)
-    fid, _ = subscribe(core)
+    fid, dummy = subscribe(core)
     offer = offers_of(core.allocate())[0]
     core.call(fid, {"type": "DECLINE", "framework_id": {"value": fid}, "decline": {"offer_ids": [offer["id"]]}})
     effects = launch(core, fid, offer, task_info("t1", agent))
@@ -316,9 +316,9 @@ def test_launch_on_an_invalid_offer_gives_task_lost_with_reason_invalid_offers()
 
 
 def test_partition_aware_frameworks_get_task_dropped_for_invalid_offers() -> None:
-    core, _ = make_core()
+    core, dummy = make_core()
     agent = add_agent(core)
-    fid, _ = subscribe(core, capabilities=[{"type": "PARTITION_AWARE"}])
+    fid, dummy = subscribe(core, capabilities=[{"type": "PARTITION_AWARE"}])
     effects = launch(core, fid, {"id": {"value": "m1-O99"}}, task_info("t1", agent))
     assert events(effects, "s1", "UPDATE")[0]["update"]["status"]["state"] == "TASK_DROPPED"
 
@@ -333,9 +333,9 @@ def test_partition_aware_frameworks_get_task_dropped_for_invalid_offers() -> Non
     (lambda a: {**task_info("t1", a), "resources": []}, "Task uses no resources"),
 ])
 def test_invalid_tasks_get_task_error_and_use_nothing(task: Any, message: str) -> None:
-    core, _ = make_core()
+    core, dummy = make_core()
     agent = add_agent(core)
-    fid, _ = subscribe(core)
+    fid, dummy = subscribe(core)
     offer = offers_of(core.allocate())[0]
     info = task(agent)
     if info.get("command") is None:
@@ -350,7 +350,7 @@ def test_invalid_tasks_get_task_error_and_use_nothing(task: Any, message: str) -
 def test_duplicate_task_ids_in_one_accept_and_across_accepts() -> None:
     core, clock = make_core()
     agent = add_agent(core)
-    fid, _ = subscribe(core)
+    fid, dummy = subscribe(core)
     offer = offers_of(core.allocate())[0]
     effects = launch(core, fid, offer, task_info("t1", agent, "cpus:0.5"), task_info("t1", agent, "cpus:0.5"))
     assert [e[2] for e in effects if e[0] == "agent"] == ["launch"]
@@ -362,9 +362,9 @@ def test_duplicate_task_ids_in_one_accept_and_across_accepts() -> None:
 
 
 def test_task_resources_without_allocation_info_are_accepted() -> None:
-    core, _ = make_core()
+    core, dummy = make_core()
     agent = add_agent(core)
-    fid, _ = subscribe(core)
+    fid, dummy = subscribe(core)
     offer = offers_of(core.allocate())[0]
     info = task_info("t1", agent)
     info["resources"] = rs.list_to_json(rs.parse_text("cpus:1;mem:256"))
@@ -377,9 +377,9 @@ def test_task_resources_without_allocation_info_are_accepted() -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 def test_updates_are_forwarded_and_a_terminal_task_stays_listed_until_acknowledged() -> None:
-    core, _ = make_core()
+    core, dummy = make_core()
     agent = add_agent(core)
-    fid, _ = subscribe(core)
+    fid, dummy = subscribe(core)
     launch(core, fid, offers_of(core.allocate())[0], task_info("t1", agent))
     effects = update(core, fid, agent, "t1", "TASK_RUNNING", uuid_b64(1))
     assert events(effects, "s1", "UPDATE")[0]["update"]["status"]["state"] == "TASK_RUNNING"
@@ -398,9 +398,9 @@ def test_updates_are_forwarded_and_a_terminal_task_stays_listed_until_acknowledg
 
 
 def test_kill_goes_to_the_agent_and_unknown_task_is_reconciled_as_lost() -> None:
-    core, _ = make_core()
+    core, dummy = make_core()
     agent = add_agent(core)
-    fid, _ = subscribe(core)
+    fid, dummy = subscribe(core)
     launch(core, fid, offers_of(core.allocate())[0], task_info("t1", agent))
     policy = {"grace_period": {"nanoseconds": 1000000000}}
     effects = core.call(fid, {"type": "KILL", "framework_id": {"value": fid},
@@ -413,9 +413,9 @@ def test_kill_goes_to_the_agent_and_unknown_task_is_reconciled_as_lost() -> None
 
 
 def test_explicit_and_implicit_reconciliation() -> None:
-    core, _ = make_core()
+    core, dummy = make_core()
     agent = add_agent(core)
-    fid, _ = subscribe(core)
+    fid, dummy = subscribe(core)
     offer = offers_of(core.allocate())[0]
     launch(core, fid, offer, task_info("t1", agent, "cpus:0.5"), task_info("t2", agent, "cpus:0.5"))
     update(core, fid, agent, "t1", "TASK_RUNNING", uuid_b64(1))
@@ -434,9 +434,9 @@ def test_explicit_and_implicit_reconciliation() -> None:
 
 
 def test_reconciling_a_partition_aware_framework_reports_unknown_and_gone() -> None:
-    core, _ = make_core()
+    core, dummy = make_core()
     agent = add_agent(core)
-    fid, _ = subscribe(core, capabilities=[{"type": "PARTITION_AWARE"}])
+    fid, dummy = subscribe(core, capabilities=[{"type": "PARTITION_AWARE"}])
     effects = core.call(fid, {"type": "RECONCILE", "framework_id": {"value": fid}, "reconcile": {"tasks": [
         {"task_id": {"value": "a"}}, {"task_id": {"value": "b"}, "agent_id": {"value": agent}}]}})
     assert [e["update"]["status"]["state"] for e in events(effects, "s1", "UPDATE")] == ["TASK_UNKNOWN", "TASK_GONE"]
@@ -447,9 +447,9 @@ def test_reconciling_a_partition_aware_framework_reports_unknown_and_gone() -> N
 # ---------------------------------------------------------------------------------------------------------
 
 def test_teardown_kills_tasks_closes_the_stream_and_sends_nothing_more() -> None:
-    core, _ = make_core()
+    core, dummy = make_core()
     agent = add_agent(core)
-    fid, _ = subscribe(core)
+    fid, dummy = subscribe(core)
     launch(core, fid, offers_of(core.allocate())[0], task_info("t1", agent))
     update(core, fid, agent, "t1", "TASK_RUNNING", uuid_b64(1))
     effects = core.call(fid, {"type": "TEARDOWN", "framework_id": {"value": fid}})
@@ -468,8 +468,8 @@ def test_teardown_kills_tasks_closes_the_stream_and_sends_nothing_more() -> None
 
 
 def test_operator_teardown_answers_like_mesos() -> None:
-    core, _ = make_core()
-    fid, _ = subscribe(core)
+    core, dummy = make_core()
+    fid, dummy = subscribe(core)
     assert core.teardown("nope")[:2] == (400, b"No framework found with specified ID")
     status, body, effects = core.teardown(fid)
     assert (status, body) == (200, b"") and ("close", "s1") in effects
@@ -480,7 +480,7 @@ def test_silent_agent_is_removed_with_lost_tasks_rescinded_offers_and_failure() 
     core, clock = make_core()
     agent = add_agent(core)
     other = add_agent(core, "m1-S1", port=5052)
-    fid, _ = subscribe(core)
+    fid, dummy = subscribe(core)
     offers = offers_of(core.allocate())
     mine = next(o for o in offers if o["agent_id"]["value"] == agent)
     launch(core, fid, mine, task_info("t1", agent))
@@ -500,7 +500,7 @@ def test_silent_agent_is_removed_with_lost_tasks_rescinded_offers_and_failure() 
 
 
 def test_rescind_when_agent_goes_away_with_an_outstanding_offer() -> None:
-    core, _ = make_core()
+    core, dummy = make_core()
     agent = add_agent(core)
     subscribe(core)
     offer = offers_of(core.allocate())[0]
@@ -509,8 +509,8 @@ def test_rescind_when_agent_goes_away_with_an_outstanding_offer() -> None:
 
 
 def test_reregistering_agent_reports_tasks_a_restarted_master_did_not_know() -> None:
-    core, _ = make_core()
-    answer, _ = core.register_agent({
+    core, dummy = make_core()
+    answer, dummy = core.register_agent({
         "id": "old-S3", "ip": "10.0.0.1", "info": {"hostname": "a", "port": 5051},
         "total_resources": rs.list_to_json(rs.parse_text("cpus:2;mem:1024")),
         "frameworks": [{"info": {"user": "u", "name": "Flink", "id": {"value": "old-0001"}, "failover_timeout": 60},
@@ -519,14 +519,14 @@ def test_reregistering_agent_reports_tasks_a_restarted_master_did_not_know() -> 
     fw = core.frameworks["old-0001"]
     assert (fw.recovered, fw.connected, fw.tasks["t1"].state) == (True, False, "TASK_RUNNING")
     assert rs.quantity(core.used("old-S3"), "cpus") == 1.0
-    fid, _ = subscribe(core, id={"value": "old-0001"})
+    fid, dummy = subscribe(core, id={"value": "old-0001"})
     assert fid == "old-0001" and core.frameworks[fid].recovered is False
 
 
 def test_state_views_show_used_and_offered_resources() -> None:
-    core, _ = make_core()
+    core, dummy = make_core()
     agent = add_agent(core)
-    fid, _ = subscribe(core)
+    fid, dummy = subscribe(core)
     offer = offers_of(core.allocate())[0]
     launch(core, fid, offer, task_info("t1", agent, "cpus:0.5;mem:128"), filters={"refuse_seconds": 0})
     offers_of(core.allocate())

@@ -104,8 +104,8 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_jar_is_reproducible_and_holds_only_the_stand_in(driver_jar: Path, flink_lib: Path,
-                                                        tmp_path: Path) -> None:
+def test_jar_is_reproducible_and_holds_only_the_stand_in(
+        driver_jar: Path, flink_lib: Path, tmp_path: Path) -> None:
     again = _build(tmp_path, flink_lib)
     assert _sha256(again) == _sha256(driver_jar), "two builds of the same sources differ"
     with zipfile.ZipFile(driver_jar) as zf:

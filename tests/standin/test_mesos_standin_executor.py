@@ -173,8 +173,8 @@ def test_fetch_failure_names_the_uri(tmp_path: Path) -> None:
     (-signal.SIGKILL, False, "TASK_FAILED", "Command terminated with signal Killed"),
     (143, True, "TASK_KILLED", "Command exited with status 143"),
 ])
-def test_command_outcome_matches_the_command_executor(returncode: int, killed: bool, state: str,
-                                                       message: str) -> None:
+def test_command_outcome_matches_the_command_executor(
+        returncode: int, killed: bool, state: str, message: str) -> None:
     assert tk.command_outcome(tk.wait_status_from_returncode(returncode), killed) == (state, message)
 
 
@@ -186,8 +186,9 @@ def test_kill_grace_period_precedence() -> None:
 
 
 def test_terminal_states_are_mesos_ones() -> None:
-    assert all(tk.is_terminal(s) for s in ("TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR",
-                                            "TASK_DROPPED", "TASK_GONE", "TASK_GONE_BY_OPERATOR"))
+    terminal = ("TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR", "TASK_DROPPED", "TASK_GONE",
+                "TASK_GONE_BY_OPERATOR")
+    assert all(tk.is_terminal(s) for s in terminal)
     assert not any(tk.is_terminal(s) for s in ("TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING",
                                                "TASK_UNREACHABLE", "TASK_UNKNOWN"))
 
@@ -231,7 +232,7 @@ def test_update_stream_retries_with_backoff_from_ten_seconds() -> None:
     assert stream.due(10.0) == _status("TASK_RUNNING", 1)
     stream.sent(10.0)
     assert stream.due(29.9) is None and stream.due(30.0) is not None
-    for _ in range(10):
+    for dummy in range(10):
         stream.sent(0.0)
     assert stream.interval == tk.RETRY_MAX
 

@@ -102,13 +102,13 @@ class TestJarChecks:
         assert entry is None and problem is not None and "set entry_class" in problem
 
     def test_missing_jar(self, tmp_path: Path) -> None:
-        _, problem = jg.jar_entry_class_problem(str(tmp_path / "nope.jar"), "a.B")
+        dummy, problem = jg.jar_entry_class_problem(str(tmp_path / "nope.jar"), "a.B")
         assert problem is not None and "does not exist" in problem
 
     def test_not_a_zip(self, tmp_path: Path) -> None:
         path = tmp_path / "text.jar"
         path.write_text("not a jar")
-        _, problem = jg.jar_entry_class_problem(str(path), "a.B")
+        dummy, problem = jg.jar_entry_class_problem(str(path), "a.B")
         assert problem is not None and "is not a readable jar" in problem
 
 

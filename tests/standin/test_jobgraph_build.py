@@ -144,8 +144,8 @@ def test_fixed_job_id_and_savepoint_settings(flink_home: Path, jars: dict[str, P
     ("fixture.Throws", "java.lang.IllegalStateException: missing --topic argument (got 2 arguments)"),
     ("fixture.NotAFlinkProgram", "hello from a plain Java program"),
 ])
-def test_program_errors_carry_the_programs_message(flink_home: Path, jars: dict[str, Path], tmp_path: Path,
-                                                    entry: str, expected: str) -> None:
+def test_program_errors_carry_the_programs_message(
+        flink_home: Path, jars: dict[str, Path], tmp_path: Path, entry: str, expected: str) -> None:
     result = run_module(base_args(flink_home, jars, tmp_path / "g", entry_class=entry), tmp_path)
     assert result.get("failed") is True
     assert expected in result["msg"], result["msg"]

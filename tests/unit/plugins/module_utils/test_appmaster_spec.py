@@ -171,6 +171,31 @@ def test_secret_is_masked_in_diff_and_argv() -> None:
     assert argv == ["s.sh", "-Dmesos.resourcemanager.framework.secret=********", "-Da=b"]
 
 
+@pytest.mark.parametrize("key,secret", [
+    ("security.ssl.rest.keystore-password", True), ("security.ssl.rest.key-password", True),
+    ("s3.secret-key", True), ("fs.azure.account.key.acc.blob.core.windows.net", True), ("metrics.reporter.x.apikey", True),
+    ("mesos.resourcemanager.framework.secret", True), ("security.ssl.rest.keystore", False), ("rest.port", False),
+])
+def test_secret_keys_follow_flinks_sensitive_key_rule(key: str, secret: bool) -> None:
+    assert spec.is_secret_key(key) is secret
+    assert bool(spec.secret_values({key: "v4lue"})) is secret
+
+
+def test_keystore_passwords_are_masked_everywhere_they_are_shown() -> None:
+    props = {"security.ssl.rest.keystore-password": "k3ystore", "security.ssl.rest.keystore": "/etc/tls/ks",
+             "rest.port": "8081"}
+    secrets = spec.secret_values(props)
+    assert secrets == ["k3ystore"]
+    argv = spec.mask_argv(["s.sh", "-Dsecurity.ssl.rest.keystore-password=k3ystore", "-Dsecurity.ssl.rest.keystore=/etc/tls/ks"],
+                          spec.SECRET_KEYS)
+    assert argv == ["s.sh", "-Dsecurity.ssl.rest.keystore-password=********", "-Dsecurity.ssl.rest.keystore=/etc/tls/ks"]
+    # An older password still in the installed unit (a diff's 'before') is masked although it is no longer known.
+    before = 'ExecStart=/opt/flink/bin/mesos-appmaster.sh "-Dsecurity.ssl.rest.KEY-PASSWORD=old\\"pw" -Drest.port=8081'
+    masked = spec.mask_text(before, secrets)
+    assert "old" not in masked and "-Drest.port=8081" in masked
+    assert "-Dsecurity.ssl.rest.KEY-PASSWORD=********" in masked
+
+
 def test_flink_home_without_mesos_scripts_is_refused() -> None:
     present = {"/opt/flink/bin/config.sh", "/opt/flink/bin/mesos-jobmanager.sh", "/opt/flink/bin/mesos-appmaster.sh"}
     spec.check_flink_home("/opt/flink", "session", present.__contains__)

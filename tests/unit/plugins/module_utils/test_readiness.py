@@ -115,7 +115,7 @@ def test_rest_and_alive_through_settle_is_ready(server: tuple) -> None:
 
 
 def test_rest_never_answers_times_out(server: tuple) -> None:
-    _, base = server
+    dummy, base = server
     proc = process(30)
     try:
         v = readiness.wait_ready("rest", probes_for(base, proc), timeout=0.6, settle=0.1, interval=0.05)
@@ -143,7 +143,7 @@ def test_framework_level_needs_the_right_name_and_hostname(server: tuple) -> Non
 
 
 def test_process_level_ignores_rest(server: tuple) -> None:
-    _, base = server
+    dummy, base = server
     proc = process(30)
     try:
         v = readiness.wait_ready("process", probes_for(base, proc), timeout=5, settle=0.2, interval=0.05)
@@ -153,7 +153,7 @@ def test_process_level_ignores_rest(server: tuple) -> None:
 
 
 def test_none_level_returns_at_once(server: tuple) -> None:
-    _, base = server
+    dummy, base = server
     proc = process(0)
     proc.wait()
     assert readiness.wait_ready("none", probes_for(base, proc), timeout=1, settle=1).ready
@@ -169,7 +169,7 @@ def test_redirect_to_the_leader_is_followed(server: tuple) -> None:
 
 
 def test_http_errors_are_reported_with_the_url(server: tuple) -> None:
-    _, base = server
+    dummy, base = server
     with pytest.raises(rest.HttpError, match=r"GET .*/nothing: HTTP 404"):
         rest.get_json(f"{base}/nothing")
 
