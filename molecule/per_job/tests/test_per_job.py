@@ -33,6 +33,8 @@ def _paths(job: str) -> tuple[str, str, str, str]:
     job_dir = f"/var/lib/flink/jobs/{job}"
     return (job_dir, f"{job_dir}/job.graph", f"flink-appmaster-{job}",
             f"/var/log/flink/jobs/{job}/flink-{job}-mesos-appmaster-job-am.log")
+
+
 REAL_MESOS = bool(os.environ.get("MESOS_PACKAGE"))
 SESSION = "/tmp/per-job-verify-session"
 SESSION_REST = 18081
@@ -57,7 +59,7 @@ def _get_json(host: Any, url: str) -> Any:
 
 @pytest.mark.parametrize("job", sorted(JOBS))
 def test_job_directory_holds_its_own_usrlib_and_lib_links(host: Any, job: str) -> None:
-    job_dir, _, unit, _ = _paths(job)
+    job_dir, dummy, unit, dummy = _paths(job)
     usrlib = host.check_output(f"ls {job_dir}/usrlib").split()
     assert usrlib == ["sequence-job.jar"]
     links = host.check_output(f"find {job_dir}/lib -maxdepth 1 -type l -printf '%f %l\\n'").splitlines()
@@ -66,7 +68,7 @@ def test_job_directory_holds_its_own_usrlib_and_lib_links(host: Any, job: str) -
     assert dist, f"no flink-dist link in {job_dir}/lib: {targets}"
     assert all(t.startswith("/opt/flink/lib/") for t in targets.values()), targets
     assert set(targets) == set(host.check_output("ls /opt/flink/lib").split())
-    _, _, rest_port, rpc_port = JOBS[job]
+    dummy, dummy, rest_port, rpc_port = JOBS[job]
     registry = _json_file(host, f"{job_dir}/job.json")
     assert registry == {"name": job, "rest_port": rest_port, "rpc_port": rpc_port, "unit": f"{unit}.service",
                         "jar": "sequence-job.jar"}
@@ -74,8 +76,8 @@ def test_job_directory_holds_its_own_usrlib_and_lib_links(host: Any, job: str) -
 
 @pytest.mark.parametrize("job", sorted(JOBS))
 def test_sidecar_records_the_inputs_of_the_jobgraph(host: Any, job: str) -> None:
-    _, graph, _, _ = _paths(job)
-    args, parallelism, _, _ = JOBS[job]
+    dummy, graph, dummy, dummy = _paths(job)
+    args, parallelism, dummy, dummy = JOBS[job]
     sidecar = _json_file(host, f"{graph}.inputs.json")
     inputs = sidecar["inputs"]
     assert inputs["args"] == args and inputs["parallelism"] == parallelism
@@ -160,8 +162,8 @@ def test_module_written_jobgraph_runs_to_finished_on_a_flink_session(host: Any, 
 @pytest.mark.parametrize("job", sorted(JOBS))
 def test_per_job_command_line(host: Any, job: str) -> None:
     """The module ran mesos-appmaster-job.sh with the job's own JobGraph, ports, framework and HA namespace."""
-    job_dir, graph, unit_name, _ = _paths(job)
-    _, _, rest_port, rpc_port = JOBS[job]
+    job_dir, graph, unit_name, dummy = _paths(job)
+    dummy, dummy, rest_port, rpc_port = JOBS[job]
     run = _json_file(host, f"/root/per-job-run-{job}.json")
     assert run["unit"] == f"{unit_name}.service"
     command = run["command"]
@@ -175,8 +177,8 @@ def test_per_job_command_line(host: Any, job: str) -> None:
 @pytest.mark.parametrize("job", sorted(JOBS))
 def test_job_finished_on_taskmanagers_mesos_launched_on_the_agent(host: Any, job: str) -> None:
     """Framework registered, TaskManagers ran as its tasks on job-agent, the job FINISHED, the framework left."""
-    job_dir, _, unit_name, log_path = _paths(job)
-    args, parallelism, _, _ = JOBS[job]
+    job_dir, dummy, unit_name, log_path = _paths(job)
+    args, parallelism, dummy, dummy = JOBS[job]
     run = _json_file(host, f"/root/per-job-run-{job}.json")
     result = _json_file(host, f"{job_dir}/result.json")
     assert result["state"] == "FINISHED" and result["application_status"] == "SUCCEEDED", result
@@ -200,3 +202,29 @@ def test_job_finished_on_taskmanagers_mesos_launched_on_the_agent(host: Any, job
     assert run["framework_id"] in text, f"the appmaster log never names {run['framework_id']}"
     assert "UnsatisfiedLinkError" not in text
     assert ("TEST-ONLY STAND-IN MesosSchedulerDriver" in text) is (not REAL_MESOS)
+
+
+def test_tls_job_served_rest_over_https_and_the_role_reached_it_with_the_scenario_ca(host: Any) -> None:
+    """seq-job-b's cluster served REST over TLS only; the role polled it over https trusting only ca_path.
+
+    The role's wait (ansible.builtin.uri) and the module's readiness both reached https://127.0.0.1:8083, so the
+    job's FINISHED result proves that flink_job_rest_scheme/flink_job_http reached every request; the other job
+    stayed on plain http.
+    """
+    tls_run = _json_file(host, "/root/per-job-run-seq-job-b.json")
+    plain_run = _json_file(host, "/root/per-job-run-seq-job.json")
+    assert tls_run["rest_url"] == "https://127.0.0.1:8083", tls_run
+    assert plain_run["rest_url"] == "http://127.0.0.1:8082", plain_run
+    assert "-Dsecurity.ssl.rest.enabled=true" in tls_run["command"], tls_run["command"]
+    # Keystore passwords are secrets (Flink's sensitive-key rule): masked in what the module returns.
+    assert "-Dsecurity.ssl.rest.keystore-password=********" in tls_run["command"], tls_run["command"]
+    assert "per-job-scenario-only" not in json.dumps(tls_run)
+    assert not [w for w in plain_run["command"] if "security.ssl" in w], plain_run["command"]
+    tls_log = host.file(_paths("seq-job-b")[3]).content_string
+    assert "Web frontend listening at https://" in tls_log, "seq-job-b's REST endpoint did not serve https"
+    assert "Web frontend listening at https://" not in host.file(_paths("seq-job")[3]).content_string
+    result = _json_file(host, f"{_paths('seq-job-b')[0]}/result.json")
+    assert result["state"] == "FINISHED", result
+    # The key material is not readable by other users.
+    assert host.file("/etc/flink-tls/rest.keystore").mode == 0o640
+    assert host.file("/etc/flink-tls/rest.keystore").group == "flink"
