@@ -1,88 +1,51 @@
-"""Shared fixture for preflight tests.
+"""Shared fixtures for preflight tests.
 
 Why: every role must refuse bad input *before* anything changes on a host. These tests run a role with bad
 variables against an inventory of fake hosts that use the local connection, in check mode, and assert that the
 play fails in the preflight stage with a message that names the variable. Nothing is changed on the machine:
 check mode plus a failure before any state-changing task.
+
+How: a test names its playbook run with the marker `preflight_run(builder)`. The builder gets the test's
+parameters by name (and `workdir`, an empty directory of its own, if it asks for it) and returns the Run (or None
+when the test will skip on this machine). Before the first such test, one session fixture runs the playbooks of
+all collected tests as one batch (preflight_batch.py); each test then gets the result of its own run, found by
+its node id, as the `result` fixture. Each run keeps its own inventory, exit code and output.
 """
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from preflight_batch import MARKER, PlayResult, Run, build_run, run_batch
 
 
-@dataclass
-class PlayResult:
-    """Outcome of one ansible-playbook run."""
-
-    rc: int
-    output: str
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the marker, so that a typo in its name is an error under --strict-markers."""
+    config.addinivalue_line("markers", f"{MARKER}(builder): the playbook run whose result the test asserts on")
 
 
-def _ansible_env() -> dict[str, str]:
-    """Environment that makes the collection importable from the checkout."""
-    env = dict(os.environ)
-    venv_site = REPO / ".venv" / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
-    env["ANSIBLE_COLLECTIONS_PATH"] = f"{REPO / '.cache' / 'collections'}:{venv_site}"
-    env["ANSIBLE_FORCE_COLOR"] = "false"
-    env["ANSIBLE_NOCOLOR"] = "true"
-    env["ANSIBLE_STDOUT_CALLBACK"] = "default"
-    env["ANSIBLE_LOCALHOST_WARNING"] = "false"
-    env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "false"
-    return env
+def _build(item: pytest.Item, workdir: Path) -> Run | None:
+    """The Run of one marked test, built from the test's own parameters."""
+    params: dict[str, Any] = getattr(getattr(item, "callspec", None), "params", {})
+    return build_run(item.get_closest_marker(MARKER).args[0], params, workdir)
+
+
+@pytest.fixture(scope="session")
+def preflight_results(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Run the playbooks of every collected preflight test once, as one batch; node id -> PlayResult or None."""
+    root = tmp_path_factory.mktemp("preflight")
+    marked = [item for item in request.session.items if item.get_closest_marker(MARKER)]
+    runs = {item.nodeid: (_build(item, root / f"{n:04d}"), root / f"{n:04d}") for n, item in enumerate(marked)}
+    results: dict[str, Any] = {nodeid: None for nodeid, (run, dummy) in runs.items() if run is None}
+    results.update(run_batch({k: v for k, v in runs.items() if v[0] is not None}, root / ".queue"))
+    return results
 
 
 @pytest.fixture()
-def run_role() -> Callable[..., PlayResult]:
-    """Return a function that runs one role entry point in check mode against fake local hosts.
-
-    groups: {"group": {"host": {hostvars}}}; play_hosts: the host pattern of the play;
-    role_vars: variables for the role; tasks_from: entry point (default main).
-    """
-
-    def _run(
-        role: str,
-        groups: dict[str, dict[str, dict[str, Any]]],
-        role_vars: dict[str, Any] | None = None,
-        play_hosts: str = "all",
-        tasks_from: str = "main",
-        gather_facts: bool = False,
-    ) -> PlayResult:
-        inventory: dict[str, Any] = {"all": {"children": {}}}
-        for group, hosts in groups.items():
-            inventory["all"]["children"][group] = {
-                "hosts": {h: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable, **hv}
-                          for h, hv in hosts.items()}
-            }
-        play = [{
-            "name": f"preflight test of {role}",
-            "hosts": play_hosts,
-            "gather_facts": gather_facts,
-            "tasks": [{
-                "name": f"Run {role}",
-                "ansible.builtin.include_role": {"name": f"streamops.flink_mesos.{role}", "tasks_from": tasks_from},
-                "vars": role_vars or {},
-            }],
-        }]
-        with tempfile.TemporaryDirectory() as tmp:
-            inv = Path(tmp) / "inventory.json"
-            inv.write_text(json.dumps(inventory))
-            pb = Path(tmp) / "play.json"
-            pb.write_text(json.dumps(play))
-            proc = subprocess.run(
-                [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(inv), "--check", str(pb)],
-                env=_ansible_env(), capture_output=True, text=True, timeout=300, check=False,
-            )
-        return PlayResult(proc.returncode, proc.stdout + proc.stderr)
-
-    return _run
+def result(request: pytest.FixtureRequest, preflight_results: dict[str, Any]) -> PlayResult | None:
+    """The result of this test's own playbook run (None when its builder declined to run on this machine)."""
+    if request.node.get_closest_marker(MARKER) is None:
+        raise LookupError(f"{request.node.nodeid} asks for `result` but has no @{MARKER}(...) marker")
+    return preflight_results[request.node.nodeid]

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from refusal import free_port, host_changes, refused
+from preflight_batch import Run, preflight_run
+from refusal import free_port, refused
 
 APPMASTER = {"flink_appmaster": {"am-1": {}}}
 GOOD: dict[str, Any] = {
@@ -19,128 +20,153 @@ GOOD: dict[str, Any] = {
     "flink_hadoop_classpath": "/opt/hadoop-classpath/hadoop-client-api-3.3.4.jar",
 }
 
-
-def test_good_settings_pass_preflight(run_role) -> None:
-    """Control: valid settings (including MemorySize forms with spaces and units) pass, so refusals mean something."""
-    role_vars = {**GOOD, "flink_jobmanager_memory_process_size": "2 GB", "flink_taskmanager_memory_process_size": "1728m",
-                 "flink_container_type": "docker", "flink_container_image": "flink:1.13.6-scala_2.12"}
-    result = run_role("flink", {**APPMASTER, "mesos_agents": {"agent-1": {}}}, role_vars, tasks_from="preflight")
-    assert result.rc == 0, result.output
+RELEASE = "flink-1.13.6-bin-scala_2.12.tgz"
 
 
-@pytest.mark.parametrize("address", ["localhost", "127.0.0.1", "127.0.1.1", "::1"])
-def test_loopback_rpc_address_is_refused(run_role, address) -> None:
-    result = run_role("flink", APPMASTER, {**GOOD, "flink_jobmanager_rpc_address": address}, tasks_from="preflight")
-    refused(result, f"flink_jobmanager_rpc_address is '{address}'", "must not be localhost")
+def _preflight(groups: dict[str, dict[str, dict[str, Any]]], role_vars: dict[str, Any]) -> Run:
+    """A run of the flink role's preflight entry point."""
+    return Run("flink", groups, role_vars, tasks_from="preflight")
 
 
-@pytest.mark.parametrize("master", ["localhost:5050", "127.0.0.1:5050", "zk://zk-1:2181,127.0.0.1:2181/mesos",
-                                    "zk://user:pw@localhost:2181/mesos", "[::1]:5050", "", "mesos-1"])
-def test_bad_or_loopback_mesos_master_is_refused(run_role, master) -> None:
-    result = run_role("flink", APPMASTER, {**GOOD, "flink_mesos_master": master}, tasks_from="preflight")
-    refused(result, f"flink_mesos_master is '{master}'")
-
-
-def test_mesos_master_is_not_needed_on_agents(run_role) -> None:
-    result = run_role("flink", {"mesos_agents": {"agent-1": {}}}, {"flink_mesos_master": ""}, tasks_from="preflight")
-    assert result.rc == 0, result.output
-
-
-def test_docker_container_without_image_is_refused(run_role) -> None:
-    result = run_role("flink", APPMASTER, {**GOOD, "flink_container_type": "docker"}, tasks_from="preflight")
-    refused(result, "flink_container_image", "docker needs flink_container_image")
-
-
-@pytest.mark.parametrize("size", ["1.5g", "lots", "12 parsecs", "0m", "-1g"])
-def test_unparsable_memory_is_refused(run_role, size) -> None:
-    result = run_role("flink", APPMASTER, {**GOOD, "flink_taskmanager_memory_process_size": size}, tasks_from="preflight")
-    refused(result, f"flink_taskmanager_memory_process_size is '{size}'", "cannot parse as a memory size")
-
-
-def test_missing_hadoop_classpath_is_refused_on_appmaster(run_role) -> None:
-    result = run_role("flink", APPMASTER, {**GOOD, "flink_hadoop_classpath": ""}, tasks_from="preflight")
-    refused(result, "flink_hadoop_classpath is empty", "UserGroupInformation")
-
-
-def test_ha_without_storage_dir_is_refused(run_role) -> None:
-    role_vars = {**GOOD, "flink_ha_enabled": True, "flink_ha_zookeeper_quorum": "zk-1:2181"}
-    result = run_role("flink", APPMASTER, role_vars, tasks_from="preflight")
-    refused(result, "flink_ha_storage_dir")
-
-
-def test_two_clusters_with_one_ha_cluster_id_are_refused(run_role) -> None:
-    groups = {"flink_appmaster": {"am-1": {"flink_framework_name": "orders"}, "am-2": {"flink_framework_name": "billing"}}}
-    role_vars = {**GOOD, "flink_ha_enabled": True, "flink_ha_zookeeper_quorum": "zk-1:2181",
-                 "flink_ha_storage_dir": "hdfs:///flink/ha", "flink_ha_cluster_id": "/shared"}
-    result = run_role("flink", groups, role_vars, tasks_from="preflight")
-    refused(result, "flink_ha_cluster_id", "cluster-id /shared used by")
-
-
-def test_standby_appmasters_of_one_cluster_share_the_id(run_role) -> None:
-    """Control for the clash check: two appmaster hosts of the same framework (standbys) are fine, and the
-    default cluster id differs per framework name."""
-    groups = {"flink_appmaster": {"am-1": {"flink_framework_name": "orders"}, "am-2": {"flink_framework_name": "orders"},
-                                  "am-3": {"flink_framework_name": "billing"}}}
-    role_vars = {**GOOD, "flink_ha_enabled": True, "flink_ha_zookeeper_quorum": "zk-1:2181",
-                 "flink_ha_storage_dir": "hdfs:///flink/ha"}
-    result = run_role("flink", groups, role_vars, tasks_from="preflight")
-    assert result.rc == 0, result.output
-
-
-def test_hash_in_a_configuration_value_is_refused(run_role) -> None:
-    result = run_role("flink", APPMASTER, {**GOOD, "flink_conf_extra": {"metrics.scope.jm": "a#b"}}, tasks_from="preflight")
-    refused(result, "metrics.scope.jm", "'#'")
-
-
-def test_secret_is_not_printed_on_failure(run_role) -> None:
-    role_vars = {**GOOD, "flink_framework_principal": "flink", "flink_framework_secret": "s3cr3t#value"}
-    result = run_role("flink", APPMASTER, role_vars, tasks_from="preflight")
-    assert result.rc != 0
-    assert "s3cr3t" not in result.output
-
-
-@pytest.fixture()
-def release(tmp_path: Path) -> Path:
-    """A small file standing in for the release tarball."""
-    path = tmp_path / "mirror" / "flink-1.13.6-bin-scala_2.12.tgz"
+def _release(workdir: Path) -> Path:
+    """A small file standing in for the release tarball, in the run's own mirror directory."""
+    path = workdir / "mirror" / RELEASE
     path.parent.mkdir()
     path.write_bytes(b"stand-in for a release tarball\n")
     return path
 
 
-def test_checksum_mismatch_is_refused_before_host_changes(run_role, release, tmp_path) -> None:
-    role_vars = {**GOOD, "flink_archive_url": release.as_uri(), "flink_archive_checksum": "sha512:" + "1" * 128,
-                 "flink_install_dir": str(tmp_path / "opt"), "flink_conf_dir": str(tmp_path / "etc"),
-                 "common_local_cache_path": str(tmp_path / "cache")}
-    result = run_role("flink", APPMASTER, role_vars)
+@preflight_run(lambda: _preflight(
+    {**APPMASTER, "mesos_agents": {"agent-1": {}}},
+    {**GOOD, "flink_jobmanager_memory_process_size": "2 GB", "flink_taskmanager_memory_process_size": "1728m",
+     "flink_container_type": "docker", "flink_container_image": "flink:1.13.6-scala_2.12"}))
+def test_good_settings_pass_preflight(result) -> None:
+    """Control: valid settings (including MemorySize forms with spaces and units) pass, so refusals mean something."""
+    assert result.rc == 0, result.output
+
+
+@preflight_run(lambda address: _preflight(APPMASTER, {**GOOD, "flink_jobmanager_rpc_address": address}))
+@pytest.mark.parametrize("address", ["localhost", "127.0.0.1", "127.0.1.1", "::1"])
+def test_loopback_rpc_address_is_refused(result, address) -> None:
+    refused(result, f"flink_jobmanager_rpc_address is '{address}'", "must not be localhost")
+
+
+@preflight_run(lambda master: _preflight(APPMASTER, {**GOOD, "flink_mesos_master": master}))
+@pytest.mark.parametrize("master", ["localhost:5050", "127.0.0.1:5050", "zk://zk-1:2181,127.0.0.1:2181/mesos",
+                                    "zk://user:pw@localhost:2181/mesos", "[::1]:5050", "", "mesos-1"])
+def test_bad_or_loopback_mesos_master_is_refused(result, master) -> None:
+    refused(result, f"flink_mesos_master is '{master}'")
+
+
+@preflight_run(lambda: _preflight({"mesos_agents": {"agent-1": {}}}, {"flink_mesos_master": ""}))
+def test_mesos_master_is_not_needed_on_agents(result) -> None:
+    assert result.rc == 0, result.output
+
+
+@preflight_run(lambda: _preflight(APPMASTER, {**GOOD, "flink_container_type": "docker"}))
+def test_docker_container_without_image_is_refused(result) -> None:
+    refused(result, "flink_container_image", "docker needs flink_container_image")
+
+
+@preflight_run(lambda size: _preflight(APPMASTER, {**GOOD, "flink_taskmanager_memory_process_size": size}))
+@pytest.mark.parametrize("size", ["1.5g", "lots", "12 parsecs", "0m", "-1g"])
+def test_unparsable_memory_is_refused(result, size) -> None:
+    refused(result, f"flink_taskmanager_memory_process_size is '{size}'", "cannot parse as a memory size")
+
+
+@preflight_run(lambda: _preflight(APPMASTER, {**GOOD, "flink_hadoop_classpath": ""}))
+def test_missing_hadoop_classpath_is_refused_on_appmaster(result) -> None:
+    refused(result, "flink_hadoop_classpath is empty", "UserGroupInformation")
+
+
+@preflight_run(lambda: _preflight(APPMASTER, {**GOOD, "flink_ha_enabled": True, "flink_ha_zookeeper_quorum": "zk-1:2181"}))
+def test_ha_without_storage_dir_is_refused(result) -> None:
+    refused(result, "flink_ha_storage_dir")
+
+
+@preflight_run(lambda: _preflight(
+    {"flink_appmaster": {"am-1": {"flink_framework_name": "orders"}, "am-2": {"flink_framework_name": "billing"}}},
+    {**GOOD, "flink_ha_enabled": True, "flink_ha_zookeeper_quorum": "zk-1:2181",
+     "flink_ha_storage_dir": "hdfs:///flink/ha", "flink_ha_cluster_id": "/shared"}))
+def test_two_clusters_with_one_ha_cluster_id_are_refused(result) -> None:
+    refused(result, "flink_ha_cluster_id", "cluster-id /shared used by")
+
+
+@preflight_run(lambda: _preflight(
+    {"flink_appmaster": {"am-1": {"flink_framework_name": "orders"}, "am-2": {"flink_framework_name": "orders"},
+                         "am-3": {"flink_framework_name": "billing"}}},
+    {**GOOD, "flink_ha_enabled": True, "flink_ha_zookeeper_quorum": "zk-1:2181", "flink_ha_storage_dir": "hdfs:///flink/ha"}))
+def test_standby_appmasters_of_one_cluster_share_the_id(result) -> None:
+    """Control for the clash check: two appmaster hosts of the same framework (standbys) are fine, and the
+    default cluster id differs per framework name."""
+    assert result.rc == 0, result.output
+
+
+@preflight_run(lambda: _preflight(APPMASTER, {**GOOD, "flink_conf_extra": {"metrics.scope.jm": "a#b"}}))
+def test_hash_in_a_configuration_value_is_refused(result) -> None:
+    refused(result, "metrics.scope.jm", "'#'")
+
+
+@preflight_run(lambda: _preflight(
+    APPMASTER, {**GOOD, "flink_framework_principal": "flink", "flink_framework_secret": "s3cr3t#value"}))
+def test_secret_is_not_printed_on_failure(result) -> None:
+    assert result.rc != 0
+    assert "s3cr3t" not in result.output
+
+
+def _checksum_mismatch(workdir: Path) -> Run:
+    role_vars = {**GOOD, "flink_archive_url": _release(workdir).as_uri(), "flink_archive_checksum": "sha512:" + "1" * 128,
+                 "flink_install_dir": str(workdir / "opt"), "flink_conf_dir": str(workdir / "etc"),
+                 "common_local_cache_path": str(workdir / "cache"),
+                 "common_download_delay": 0}
+    return Run("flink", APPMASTER, role_vars)
+
+
+@preflight_run(_checksum_mismatch)
+def test_checksum_mismatch_is_refused_before_host_changes(result) -> None:
     refused(result, "flink_archive_url", "did not match", "or the checksum")
-    assert not (tmp_path / "opt").exists() and not (tmp_path / "etc").exists()
+    assert not (result.workdir / "opt").exists() and not (result.workdir / "etc").exists()
 
 
-def test_checksum_file_that_does_not_match_is_refused(run_role, release, tmp_path) -> None:
+def _checksum_file_mismatch(workdir: Path) -> Run:
     """Apache-format .sha512 file next to the artifact, with the wrong hash."""
+    release = _release(workdir)
     (release.parent / (release.name + ".sha512")).write_text(f"{'2' * 128}  {release.name}\n")
-    role_vars = {**GOOD, "flink_archive_url": release.as_uri(), "flink_install_dir": str(tmp_path / "opt"),
-                 "common_local_cache_path": str(tmp_path / "cache")}
-    result = run_role("flink", APPMASTER, role_vars)
+    role_vars = {**GOOD, "flink_archive_url": release.as_uri(), "flink_install_dir": str(workdir / "opt"),
+                 "common_local_cache_path": str(workdir / "cache"),
+                 "common_download_delay": 0}
+    return Run("flink", APPMASTER, role_vars)
+
+
+@preflight_run(_checksum_file_mismatch)
+def test_checksum_file_that_does_not_match_is_refused(result) -> None:
+    """Apache-format .sha512 file next to the artifact, with the wrong hash."""
     refused(result, "flink_archive_url", "did not match")
-    assert not (tmp_path / "opt").exists()
+    assert not (result.workdir / "opt").exists()
 
 
-def test_mirror_that_does_not_answer_is_refused(run_role, tmp_path) -> None:
-    role_vars = {**GOOD, "flink_mirror_url": f"http://127.0.0.1:{free_port()}/flink",
-                 "flink_install_dir": str(tmp_path / "opt"), "common_local_cache_path": str(tmp_path / "cache")}
-    result = run_role("flink", APPMASTER, role_vars)
+@preflight_run(lambda workdir: Run("flink", APPMASTER, {
+    **GOOD, "flink_mirror_url": f"http://127.0.0.1:{free_port()}/flink",
+    "flink_install_dir": str(workdir / "opt"), "common_local_cache_path": str(workdir / "cache"),
+    "common_download_delay": 0}))
+def test_mirror_that_does_not_answer_is_refused(result) -> None:
     refused(result, "Could not fetch", "flink_archive_url", "reachable mirror")
-    assert not (tmp_path / "opt").exists()
+    assert not (result.workdir / "opt").exists()
 
 
-def test_matching_checksum_file_passes_the_download(run_role, release, tmp_path) -> None:
-    """Control: the same download with the right Apache-format .sha512 gets past the download step."""
+def _matching_checksum_file(workdir: Path) -> Run:
+    release = _release(workdir)
     digest = hashlib.sha512(release.read_bytes()).hexdigest()
     (release.parent / (release.name + ".sha512")).write_text(f"{digest}  {release.name}\n")
-    role_vars = {**GOOD, "flink_archive_url": release.as_uri(), "flink_install_dir": str(tmp_path / "opt"),
-                 "common_local_cache_path": str(tmp_path / "cache")}
-    result = run_role("flink", APPMASTER, role_vars)
-    assert (tmp_path / "cache" / release.name).read_bytes() == release.read_bytes(), result.output
+    role_vars = {**GOOD, "flink_archive_url": release.as_uri(), "flink_install_dir": str(workdir / "opt"),
+                 "common_local_cache_path": str(workdir / "cache"),
+                 "common_download_delay": 0}
+    return Run("flink", APPMASTER, role_vars)
+
+
+@preflight_run(_matching_checksum_file)
+def test_matching_checksum_file_passes_the_download(result) -> None:
+    """Control: the same download with the right Apache-format .sha512 gets past the download step."""
+    release = result.workdir / "mirror" / RELEASE
+    assert (result.workdir / "cache" / RELEASE).read_bytes() == release.read_bytes(), result.output
     assert "Could not fetch" not in result.output

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import platform
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
 
-RunRole = Callable[..., Any]
+from preflight_batch import Run, preflight_run
 
 ROLE_VARS = Path(__file__).resolve().parents[2] / "roles" / "java" / "vars"
 HOSTS = {"java_hosts": {"java-fake-1": {}}}
@@ -43,44 +43,51 @@ def _shipped_here() -> list[int] | None:
     return [int(v) for v in yaml.safe_load(vars_file.read_text())["_java_versions_available"]]
 
 
+def _missing_here() -> list[int]:
+    """Releases the role knows but this machine's distribution does not ship (empty if unknown)."""
+    shipped = _shipped_here()
+    return [] if shipped is None else [v for v in (8, 11, 17) if v not in shipped]
+
+
+@preflight_run(lambda bad: Run("java", HOSTS, {"java_version": bad}))
 @pytest.mark.parametrize("bad", ["9", "21", "java17", "latest"])
-def test_unknown_java_version_fails_in_preflight(run_role: RunRole, bad: str) -> None:
+def test_unknown_java_version_fails_in_preflight(result: Any, bad: str) -> None:
     """An unknown release is refused before any package task, naming java_version and the accepted values."""
-    res = run_role("java", HOSTS, {"java_version": bad})
-    assert res.rc != 0, res.output
-    assert f"java_version='{bad}' is not supported" in res.output, res.output
-    assert "auto, 8, 11, 17" in res.output, res.output
-    assert INSTALL_TASK not in res.output, res.output
+    assert result.rc != 0, result.output
+    assert f"java_version='{bad}' is not supported" in result.output, result.output
+    assert "auto, 8, 11, 17" in result.output, result.output
+    assert INSTALL_TASK not in result.output, result.output
 
 
-def test_version_the_distribution_does_not_ship_fails_in_preflight(run_role: RunRole) -> None:
+@preflight_run(lambda: Run("java", HOSTS, {"java_version": _missing_here()[0]}) if _missing_here() else None)
+def test_version_the_distribution_does_not_ship_fails_in_preflight(result: Any) -> None:
     """A known release this distribution lacks (11 on Debian 12) is refused with the releases it does ship."""
     shipped = _shipped_here()
     if shipped is None:
         pytest.skip(f"the java role has no vars file for this machine ({platform.platform()})")
-    missing = [v for v in (8, 11, 17) if v not in shipped]
+    missing = _missing_here()
     if not missing:
         pytest.skip("this distribution ships every release the role knows")
-    res = run_role("java", HOSTS, {"java_version": missing[0]})
-    assert res.rc != 0, res.output
-    assert f"java_version='{missing[0]}'" in res.output, res.output
-    assert f"ships OpenJDK {', '.join(str(v) for v in shipped)} only" in res.output, res.output
-    assert INSTALL_TASK not in res.output, res.output
+    assert result.rc != 0, result.output
+    assert f"java_version='{missing[0]}'" in result.output, result.output
+    assert f"ships OpenJDK {', '.join(str(v) for v in shipped)} only" in result.output, result.output
+    assert INSTALL_TASK not in result.output, result.output
 
 
-def test_unknown_package_type_fails_before_install(run_role: RunRole) -> None:
+@preflight_run(lambda: Run("java", HOSTS, {"java_package_type": "server"}))
+def test_unknown_package_type_fails_before_install(result: Any) -> None:
     """java_package_type outside jre/jdk is refused by the argument spec, naming the variable."""
-    res = run_role("java", HOSTS, {"java_package_type": "server"})
-    assert res.rc != 0, res.output
-    assert "java_package_type" in res.output, res.output
-    assert "jre, jdk" in res.output, res.output
-    assert INSTALL_TASK not in res.output, res.output
+    assert result.rc != 0, result.output
+    assert "java_package_type" in result.output, result.output
+    assert "jre, jdk" in result.output, result.output
+    assert INSTALL_TASK not in result.output, result.output
 
 
-def test_auto_passes_preflight(run_role: RunRole) -> None:
+@preflight_run(lambda: Run("java", HOSTS, {"java_version": "auto", "java_package_type": "jdk"}, tasks_from="preflight")
+               if _shipped_here() is not None else None)
+def test_auto_passes_preflight(result: Any) -> None:
     """Positive control: the same harness with valid input passes preflight, so the failures above are real."""
     if _shipped_here() is None:
         pytest.skip("the java role has no vars file for this machine")
-    res = run_role("java", HOSTS, {"java_version": "auto", "java_package_type": "jdk"}, tasks_from="preflight")
-    assert res.rc == 0, res.output
-    assert "failed=0" in res.output, res.output
+    assert result.rc == 0, result.output
+    assert "failed=0" in result.output, result.output

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from preflight_batch import Run, preflight_run
+
 # Tasks that would change hosts: none may run when preflight refuses the input.
 FIRST_CHANGES = ("Create the configuration directory", "Copy the package file to the host",
                  "Install the Mesos package", "Write the master's flags")
@@ -29,124 +31,123 @@ def _assert_refused(res: Any, *fragments: str) -> None:
         assert f"mesos : {task}" not in res.output, f"{task} ran although preflight refused:\n{res.output}"
 
 
-@pytest.fixture()
-def package(tmp_path: Path) -> tuple[Path, str]:
+def _mesos(groups: dict[str, dict[str, dict[str, Any]]], play_hosts: str, role_vars: dict[str, Any] | None = None) -> Run:
+    """A run of the mesos role (main entry point) on the hosts of play_hosts."""
+    return Run("mesos", groups, role_vars or {}, play_hosts=play_hosts)
+
+
+def _package(workdir: Path) -> tuple[Path, str]:
     """A small file standing for a package, and its real sha512."""
-    path = tmp_path / "mesos_1.11.0_amd64.deb"
+    path = workdir / "mesos_1.11.0_amd64.deb"
     path.write_bytes(b"not really a package\n")
     return path, hashlib.sha512(path.read_bytes()).hexdigest()
 
 
-def test_valid_inventory_passes_preflight_and_publishes_facts(run_role) -> None:
+@preflight_run(lambda: _mesos({**THREE_MASTERS, "clients": {"am1": {}}}, "clients"))
+def test_valid_inventory_passes_preflight_and_publishes_facts(result) -> None:
     """Positive control: three masters with ZooKeeper pass; a host outside every Mesos group only gets the facts."""
-    groups = {**THREE_MASTERS, "clients": {"am1": {}}}
-    res = run_role("mesos", groups, play_hosts="clients")
-    assert res.rc == 0, res.output
-    assert "Publish mesos_master_url and mesos_native_library" in res.output
+    assert result.rc == 0, result.output
+    assert "Publish mesos_master_url and mesos_native_library" in result.output
 
 
-def test_even_number_of_masters_fails(run_role) -> None:
-    groups = {"mesos_masters": {"m1": {}, "m2": {}}, "zookeeper": {"m1": {}, "m2": {}}}
-    res = run_role("mesos", groups, play_hosts="mesos_masters")
-    _assert_refused(res, "The mesos_masters group has 2 hosts (m1, m2)", "put an odd number of hosts")
+@preflight_run(lambda: _mesos({"mesos_masters": {"m1": {}, "m2": {}}, "zookeeper": {"m1": {}, "m2": {}}}, "mesos_masters"))
+def test_even_number_of_masters_fails(result) -> None:
+    _assert_refused(result, "The mesos_masters group has 2 hosts (m1, m2)", "put an odd number of hosts")
 
 
+@preflight_run(lambda var, value: _mesos({**THREE_MASTERS, "mesos_agents": {"a1": {var: value}}}, "mesos_agents"))
 @pytest.mark.parametrize(("var", "value"), [
     ("mesos_hostname", "localhost"),
     ("mesos_ip", "127.0.1.1"),
     ("mesos_advertise_ip", "::1"),
 ])
-def test_loopback_address_of_an_agent_fails(run_role, var: str, value: str) -> None:
-    groups = {**THREE_MASTERS, "mesos_agents": {"a1": {var: value}}}
-    res = run_role("mesos", groups, play_hosts="mesos_agents")
-    _assert_refused(res, f"{var} is '{value}' on a1", "never localhost, 127.x or ::1", f"set {var} to this host's name")
+def test_loopback_address_of_an_agent_fails(result, var: str, value: str) -> None:
+    _assert_refused(result, f"{var} is '{value}' on a1", "never localhost, 127.x or ::1", f"set {var} to this host's name")
 
 
-def test_loopback_master_address_fails(run_role) -> None:
-    groups = {"mesos_masters": {"m1": {}}}
-    res = run_role("mesos", groups, role_vars={"mesos_master_address": "127.0.0.1:5050"}, play_hosts="mesos_masters")
-    _assert_refused(res, "mesos_master_address is '127.0.0.1:5050' on m1")
+@preflight_run(lambda: _mesos({"mesos_masters": {"m1": {}}}, "mesos_masters", {"mesos_master_address": "127.0.0.1:5050"}))
+def test_loopback_master_address_fails(result) -> None:
+    _assert_refused(result, "mesos_master_address is '127.0.0.1:5050' on m1")
 
 
-def test_missing_zookeeper_group_fails(run_role) -> None:
-    groups = {"mesos_masters": {"m1": {}, "m2": {}, "m3": {}}}
-    res = run_role("mesos", groups, play_hosts="mesos_masters")
-    _assert_refused(res, "there is no 'zookeeper' group", "set mesos_zookeeper_connect_string",
+@preflight_run(lambda: _mesos({"mesos_masters": {"m1": {}, "m2": {}, "m3": {}}}, "mesos_masters"))
+def test_missing_zookeeper_group_fails(result) -> None:
+    _assert_refused(result, "there is no 'zookeeper' group", "set mesos_zookeeper_connect_string",
                     "set mesos_master_address")
 
 
-def test_single_master_without_zookeeper_is_accepted_by_preflight(run_role) -> None:
+@preflight_run(lambda: _mesos({"mesos_masters": {"m1": {}}, "clients": {"am1": {}}}, "clients",
+                              {"mesos_master_address": "m1:5050"}))
+def test_single_master_without_zookeeper_is_accepted_by_preflight(result) -> None:
     """mesos_master_address replaces ZooKeeper for one master: no zookeeper group needed (positive control)."""
-    groups = {"mesos_masters": {"m1": {}}, "clients": {"am1": {}}}
-    res = run_role("mesos", groups, role_vars={"mesos_master_address": "m1:5050"}, play_hosts="clients")
-    assert res.rc == 0, res.output
+    assert result.rc == 0, result.output
 
 
-def test_appmaster_hosts_get_mesos_installed_for_libmesos(run_role) -> None:
+@preflight_run(lambda: _mesos({**THREE_MASTERS, "flink_appmaster": {"am1": {}}}, "flink_appmaster",
+                              {"mesos_install_method": "package_file"}))
+def test_appmaster_hosts_get_mesos_installed_for_libmesos(result) -> None:
     """Hosts of mesos_install_library_on_group (flink_appmaster) install Mesos, so the install source is checked."""
-    groups = {**THREE_MASTERS, "flink_appmaster": {"am1": {}}}
-    res = run_role("mesos", groups, role_vars={"mesos_install_method": "package_file"}, play_hosts="flink_appmaster")
-    _assert_refused(res, "mesos_install_method=package_file needs exactly one of mesos_package_file_url")
+    _assert_refused(result, "mesos_install_method=package_file needs exactly one of mesos_package_file_url")
 
 
+@preflight_run(lambda method: _mesos({**THREE_MASTERS, "mesos_agents": {"a1": {}}}, "mesos_agents",
+                                     {"mesos_install_method": method}))
 @pytest.mark.parametrize(("method", "fragment"), [
     ("package_file", "mesos_install_method=package_file needs exactly one of mesos_package_file_url"),
     ("prefix_tarball", "mesos_install_method=prefix_tarball needs exactly one of mesos_prefix_tarball_url"),
 ])
-def test_install_method_without_source_fails(run_role, method: str, fragment: str) -> None:
-    groups = {**THREE_MASTERS, "mesos_agents": {"a1": {}}}
-    res = run_role("mesos", groups, role_vars={"mesos_install_method": method}, play_hosts="mesos_agents")
-    _assert_refused(res, fragment)
+def test_install_method_without_source_fails(result, method: str, fragment: str) -> None:
+    _assert_refused(result, fragment)
 
 
-def test_package_url_checksum_mismatch_fails(run_role, package: tuple[Path, str]) -> None:
+@preflight_run(lambda workdir: _mesos({**THREE_MASTERS, "mesos_agents": {"a1": {}}}, "mesos_agents", {
+    "mesos_install_method": "package_file", "mesos_package_file_url": f"file://{_package(workdir)[0]}",
+    "mesos_package_file_checksum": "sha512:" + "0" * 128}))
+def test_package_url_checksum_mismatch_fails(result) -> None:
     """A URL goes through the _common download, which refuses a wrong checksum and names the variable."""
-    path, _ = package
-    groups = {**THREE_MASTERS, "mesos_agents": {"a1": {}}}
-    res = run_role("mesos", groups, play_hosts="mesos_agents", role_vars={
-        "mesos_install_method": "package_file", "mesos_package_file_url": f"file://{path}",
-        "mesos_package_file_checksum": "sha512:" + "0" * 128})
-    _assert_refused(res, "with a matching checksum", "mesos_package_file_url / mesos_package_file_checksum")
+    _assert_refused(result, "with a matching checksum", "mesos_package_file_url / mesos_package_file_checksum")
 
 
-def test_package_path_checksum_mismatch_fails(run_role, package: tuple[Path, str]) -> None:
-    path, real = package
-    groups = {**THREE_MASTERS, "mesos_agents": {"a1": {}}}
-    res = run_role("mesos", groups, play_hosts="mesos_agents", role_vars={
-        "mesos_install_method": "package_file", "mesos_package_file_path": str(path),
-        "mesos_package_file_checksum": "sha512:" + "0" * 128})
-    _assert_refused(res, f"mesos_package_file_path '{path}' has sha512 {real}",
+@preflight_run(lambda workdir: _mesos({**THREE_MASTERS, "mesos_agents": {"a1": {}}}, "mesos_agents", {
+    "mesos_install_method": "package_file", "mesos_package_file_path": str(_package(workdir)[0]),
+    "mesos_package_file_checksum": "sha512:" + "0" * 128}))
+def test_package_path_checksum_mismatch_fails(result) -> None:
+    path = result.workdir / "mesos_1.11.0_amd64.deb"
+    real = hashlib.sha512(path.read_bytes()).hexdigest()
+    _assert_refused(result, f"mesos_package_file_path '{path}' has sha512 {real}",
                     "but mesos_package_file_checksum says " + "0" * 128)
 
 
-def test_cgroups_isolation_without_cgroups_v1_fails(run_role, tmp_path: Path) -> None:
+def _mounts(workdir: Path, table: str) -> str:
+    """A mount table file for the cgroups check; its path."""
+    mounts = workdir / "mounts"
+    mounts.write_text(table)
+    return str(mounts)
+
+
+@preflight_run(lambda workdir: _mesos({**THREE_MASTERS, "mesos_agents": {"a1": {}}}, "mesos_agents", {
+    "mesos_agent_isolation": ["cgroups/cpu", "cgroups/mem"],
+    "_mesos_mounts_file": _mounts(workdir, "proc /proc proc rw 0 0\ncgroup2 /sys/fs/cgroup cgroup2 rw,nosuid 0 0\n")}))
+def test_cgroups_isolation_without_cgroups_v1_fails(result) -> None:
     """The host's mount table has only cgroup2: cgroups/* isolators are refused, naming the variable."""
-    mounts = tmp_path / "mounts"
-    mounts.write_text("proc /proc proc rw 0 0\ncgroup2 /sys/fs/cgroup cgroup2 rw,nosuid 0 0\n")
-    groups = {**THREE_MASTERS, "mesos_agents": {"a1": {}}}
-    res = run_role("mesos", groups, play_hosts="mesos_agents", role_vars={
-        "mesos_agent_isolation": ["cgroups/cpu", "cgroups/mem"], "_mesos_mounts_file": str(mounts)})
-    _assert_refused(res, "mesos_agent_isolation asks for cgroups isolators (cgroups/cpu, cgroups/mem)",
+    _assert_refused(result, "mesos_agent_isolation asks for cgroups isolators (cgroups/cpu, cgroups/mem)",
                     "has no cgroups v1 hierarchy mounted")
 
 
-def test_cgroups_isolation_with_cgroups_v1_passes_that_check(run_role, tmp_path: Path) -> None:
+@preflight_run(lambda workdir: _mesos({**THREE_MASTERS, "mesos_agents": {"a1": {}}}, "mesos_agents", {
+    "mesos_agent_isolation": ["cgroups/cpu"],
+    "_mesos_mounts_file": _mounts(workdir, "cgroup /sys/fs/cgroup/cpu,cpuacct cgroup rw,cpu,cpuacct 0 0\n"),
+    "mesos_install_method": "package_file", "mesos_package_file_path": str(workdir / "missing.deb"),
+    "mesos_package_file_checksum": "sha512:" + "0" * 128}))
+def test_cgroups_isolation_with_cgroups_v1_passes_that_check(result) -> None:
     """Control for the test above: a v1 hierarchy in the mount table lets the check pass (the run then stops at
     the artifact check, a package path that does not exist, so nothing else runs)."""
-    mounts = tmp_path / "mounts"
-    mounts.write_text("cgroup /sys/fs/cgroup/cpu,cpuacct cgroup rw,cpu,cpuacct 0 0\n")
-    groups = {**THREE_MASTERS, "mesos_agents": {"a1": {}}}
-    res = run_role("mesos", groups, play_hosts="mesos_agents", role_vars={
-        "mesos_agent_isolation": ["cgroups/cpu"], "_mesos_mounts_file": str(mounts),
-        "mesos_install_method": "package_file", "mesos_package_file_path": str(tmp_path / "missing.deb"),
-        "mesos_package_file_checksum": "sha512:" + "0" * 128})
-    _assert_refused(res, "does not exist on the controller")
-    assert "has no cgroups v1 hierarchy mounted" not in res.output
-    assert "Check that cgroups v1 hierarchies are mounted" in res.output
+    _assert_refused(result, "does not exist on the controller")
+    assert "has no cgroups v1 hierarchy mounted" not in result.output
+    assert "Check that cgroups v1 hierarchies are mounted" in result.output
 
 
-def test_unknown_extra_agent_flag_fails(run_role) -> None:
-    groups = {**THREE_MASTERS, "mesos_agents": {"a1": {}}}
-    res = run_role("mesos", groups, play_hosts="mesos_agents",
-                   role_vars={"mesos_agent_extra_flags": {"isolaton": "posix/cpu"}})
-    _assert_refused(res, "mesos_agent_extra_flags names flags Mesos 1.11's agent does not have: isolaton")
+@preflight_run(lambda: _mesos({**THREE_MASTERS, "mesos_agents": {"a1": {}}}, "mesos_agents",
+                              {"mesos_agent_extra_flags": {"isolaton": "posix/cpu"}}))
+def test_unknown_extra_agent_flag_fails(result) -> None:
+    _assert_refused(result, "mesos_agent_extra_flags names flags Mesos 1.11's agent does not have: isolaton")

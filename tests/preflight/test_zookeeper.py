@@ -7,14 +7,20 @@ the preflight needs no facts, so nothing is gathered.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-RunRole = Callable[..., Any]
+from preflight_batch import Run, preflight_run
 
 # A task that would change hosts; none of it may appear when preflight refuses the input.
 FIRST_CHANGE = "Install the zookeeper systemd unit"
+
+
+def _zk(groups: dict[str, dict[str, dict[str, Any]]], role_vars: dict[str, Any] | None = None,
+        tasks_from: str = "main") -> Run:
+    """A run of the zookeeper role."""
+    return Run("zookeeper", groups, role_vars or {}, tasks_from=tasks_from)
 
 
 def _assert_refused(res: Any, *fragments: str) -> None:
@@ -25,62 +31,61 @@ def _assert_refused(res: Any, *fragments: str) -> None:
     assert FIRST_CHANGE not in res.output, res.output
 
 
-def test_missing_group_fails(run_role: RunRole) -> None:
+@preflight_run(lambda: _zk({"coordinators": {"zk-1": {}, "zk-2": {}, "zk-3": {}}}))
+def test_missing_group_fails(result: Any) -> None:
     """The play targets hosts but no group 'zookeeper' exists: the message names zookeeper_group and the groups."""
-    res = run_role("zookeeper", {"coordinators": {"zk-1": {}, "zk-2": {}, "zk-3": {}}})
-    _assert_refused(res, "zookeeper_group='zookeeper' is not a group with hosts", "coordinators",
+    _assert_refused(result, "zookeeper_group='zookeeper' is not a group with hosts", "coordinators",
                     "set zookeeper_group")
 
 
-def test_duplicate_ids_fail(run_role: RunRole) -> None:
-    res = run_role("zookeeper", {"zookeeper": {"zk-a": {"zookeeper_id": 1}, "zk-b": {"zookeeper_id": 1},
-                                               "zk-c": {"zookeeper_id": 3}}})
-    _assert_refused(res, "zookeeper_id values must be unique", "1 on zk-a and zk-b",
+@preflight_run(lambda: _zk({"zookeeper": {"zk-a": {"zookeeper_id": 1}, "zk-b": {"zookeeper_id": 1},
+                                          "zk-c": {"zookeeper_id": 3}}}))
+def test_duplicate_ids_fail(result: Any) -> None:
+    _assert_refused(result, "zookeeper_id values must be unique", "1 on zk-a and zk-b",
                     "Give each of these hosts its own zookeeper_id")
 
 
-def test_duplicate_ids_from_host_names_fail(run_role: RunRole) -> None:
+@preflight_run(lambda: _zk({"zookeeper": {"rack-a-zk1": {}, "rack-b-zk1": {}, "rack-c-zk2": {}}}))
+def test_duplicate_ids_from_host_names_fail(result: Any) -> None:
     """Two hosts whose names end in the same number get the same derived id: refused, not silently clashing."""
-    res = run_role("zookeeper", {"zookeeper": {"rack-a-zk1": {}, "rack-b-zk1": {}, "rack-c-zk2": {}}})
-    _assert_refused(res, "zookeeper_id values must be unique", "rack-a-zk1 and rack-b-zk1")
+    _assert_refused(result, "zookeeper_id values must be unique", "rack-a-zk1 and rack-b-zk1")
 
 
-def test_empty_id_set_fails(run_role: RunRole) -> None:
+@preflight_run(lambda: _zk({"zookeeper": {"alpha": {"zookeeper_id": ""}, "beta": {}, "gamma": {}}}))
+def test_empty_id_set_fails(result: Any) -> None:
     """No host has an id (explicitly empty, and names without a trailing number): every host is listed."""
-    res = run_role("zookeeper", {"zookeeper": {"alpha": {"zookeeper_id": ""}, "beta": {}, "gamma": {}}})
-    _assert_refused(res, "zookeeper_id must be a whole number in 1..255", "alpha (zookeeper_id='')",
+    _assert_refused(result, "zookeeper_id must be a whole number in 1..255", "alpha (zookeeper_id='')",
                     "beta (zookeeper_id='')", "gamma (zookeeper_id='')", "Set zookeeper_id in the host variables")
 
 
+@preflight_run(lambda bad: _zk({"zookeeper": {"zk-1": {}, "zk-2": {"zookeeper_id": bad}, "zk-3": {}}}))
 @pytest.mark.parametrize("bad", [0, 256, "x1", "1.5", -3])
-def test_out_of_range_or_non_integer_id_fails(run_role: RunRole, bad: Any) -> None:
-    res = run_role("zookeeper", {"zookeeper": {"zk-1": {}, "zk-2": {"zookeeper_id": bad}, "zk-3": {}}})
-    _assert_refused(res, "zookeeper_id must be a whole number in 1..255", f"zk-2 (zookeeper_id='{bad}')")
+def test_out_of_range_or_non_integer_id_fails(result: Any, bad: Any) -> None:
+    _assert_refused(result, "zookeeper_id must be a whole number in 1..255", f"zk-2 (zookeeper_id='{bad}')")
 
 
-def test_even_ensemble_warns_but_passes(run_role: RunRole) -> None:
+@preflight_run(lambda: _zk({"zookeeper": {f"zk-{i}": {} for i in range(1, 5)}}, tasks_from="preflight"))
+def test_even_ensemble_warns_but_passes(result: Any) -> None:
     """Four servers: a warning in the output, not a failure (positive control for the checks above)."""
-    hosts = {f"zk-{i}": {} for i in range(1, 5)}
-    res = run_role("zookeeper", {"zookeeper": hosts}, tasks_from="preflight")
-    assert res.rc == 0, res.output
-    assert "WARNING: group 'zookeeper' has 4 servers" in res.output, res.output
+    assert result.rc == 0, result.output
+    assert "WARNING: group 'zookeeper' has 4 servers" in result.output, result.output
 
 
-def test_valid_ensemble_passes_without_warning(run_role: RunRole) -> None:
+@preflight_run(lambda: _zk({"zookeeper": {"zk-1": {}, "zk-2": {}, "zk-extra": {"zookeeper_id": 7}}},
+                           tasks_from="preflight"))
+def test_valid_ensemble_passes_without_warning(result: Any) -> None:
     """Ids from host names and explicit ids mix; an odd ensemble passes preflight silently."""
-    hosts = {"zk-1": {}, "zk-2": {}, "zk-extra": {"zookeeper_id": 7}}
-    res = run_role("zookeeper", {"zookeeper": hosts}, tasks_from="preflight")
-    assert res.rc == 0, res.output
-    assert "WARNING: group" not in res.output, res.output
+    assert result.rc == 0, result.output
+    assert "WARNING: group" not in result.output, result.output
 
 
-def test_bad_install_method_fails(run_role: RunRole) -> None:
-    res = run_role("zookeeper", {"zookeeper": {"zk-1": {}}}, {"zookeeper_install_method": "snap"})
-    assert res.rc != 0, res.output
-    assert "zookeeper_install_method" in res.output, res.output
-    assert FIRST_CHANGE not in res.output, res.output
+@preflight_run(lambda: _zk({"zookeeper": {"zk-1": {}}}, {"zookeeper_install_method": "snap"}))
+def test_bad_install_method_fails(result: Any) -> None:
+    assert result.rc != 0, result.output
+    assert "zookeeper_install_method" in result.output, result.output
+    assert FIRST_CHANGE not in result.output, result.output
 
 
-def test_4lw_without_srvr_fails(run_role: RunRole) -> None:
-    res = run_role("zookeeper", {"zookeeper": {"zk-1": {}}}, {"zookeeper_4lw_commands": ["ruok"]})
-    _assert_refused(res, "zookeeper_4lw_commands must be a list that contains 'srvr'")
+@preflight_run(lambda: _zk({"zookeeper": {"zk-1": {}}}, {"zookeeper_4lw_commands": ["ruok"]}))
+def test_4lw_without_srvr_fails(result: Any) -> None:
+    _assert_refused(result, "zookeeper_4lw_commands must be a list that contains 'srvr'")

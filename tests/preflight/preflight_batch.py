@@ -1,0 +1,146 @@
+"""Describe preflight runs as data and run a whole batch of them with a few long-lived runner processes.
+
+Why: the preflight suite used to start ansible-playbook once per case, which cost most of the unit-test stage.
+Each case is still its own playbook run (own inventory, play, exit code and output: see preflight_runner.py for
+why cases cannot share a play), but the runs go through a queue served by a few runner processes (runner_count), each
+paying Ansible's start-up once.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+RUNNER = Path(__file__).resolve().with_name("preflight_runner.py")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One playbook run: a role entry point in check mode against fake local hosts.
+
+    groups: {"group": {"host": {hostvars}}}; play_hosts: the host pattern of the play; role_vars: variables for
+    the role (include_role vars, the same on every host); tasks_from: entry point (main runs argument_specs).
+    """
+
+    role: str
+    groups: dict[str, dict[str, dict[str, Any]]]
+    role_vars: dict[str, Any] = field(default_factory=dict)
+    play_hosts: str = "all"
+    tasks_from: str = "main"
+    gather_facts: bool = False
+
+
+@dataclass
+class PlayResult:
+    """Outcome of one ansible-playbook run, and the directory its files were prepared in."""
+
+    rc: int
+    output: str
+    workdir: Path
+
+
+def inventory(run: Run) -> dict[str, Any]:
+    """The JSON inventory of a run: every host uses the local connection and this Python."""
+    children = {
+        group: {"hosts": {h: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable, **hv}
+                          for h, hv in hosts.items()}}
+        for group, hosts in run.groups.items()
+    }
+    return {"all": {"children": children}}
+
+
+def playbook(run: Run) -> list[dict[str, Any]]:
+    """The playbook of a run: one play that includes the role's entry point with the role variables."""
+    return [{
+        "name": f"preflight test of {run.role}",
+        "hosts": run.play_hosts,
+        "gather_facts": run.gather_facts,
+        "tasks": [{
+            "name": f"Run {run.role}",
+            "ansible.builtin.include_role": {"name": f"streamops.flink_mesos.{run.role}", "tasks_from": run.tasks_from},
+            "vars": run.role_vars,
+        }],
+    }]
+
+
+def ansible_env() -> dict[str, str]:
+    """Environment that makes the collection importable from the checkout."""
+    env = dict(os.environ)
+    venv_site = REPO / ".venv" / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    env["ANSIBLE_COLLECTIONS_PATH"] = f"{REPO / '.cache' / 'collections'}:{venv_site}"
+    env["ANSIBLE_FORCE_COLOR"] = "false"
+    env["ANSIBLE_NOCOLOR"] = "true"
+    env["ANSIBLE_STDOUT_CALLBACK"] = "default"
+    env["ANSIBLE_LOCALHOST_WARNING"] = "false"
+    env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "false"
+    return env
+
+
+def playbook_args(run: Run, workdir: Path) -> list[str]:
+    """Write the run's inventory and playbook into workdir; the ansible-playbook arguments that run them."""
+    inv = workdir / "inventory.json"
+    inv.write_text(json.dumps(inventory(run)))
+    play = workdir / "play.json"
+    play.write_text(json.dumps(playbook(run)))
+    return ["-i", str(inv), "--check", str(play)]
+
+
+def runner_count() -> int:
+    """One runner per CPU plus one, to use the CPU while a run sleeps (download retries, result polling);
+    PREFLIGHT_RUNNERS overrides."""
+    return max(1, int(os.environ.get("PREFLIGHT_RUNNERS") or (os.cpu_count() or 1) + 1))
+
+
+MARKER = "preflight_run"
+
+
+def preflight_run(builder: Callable[..., Run | None]) -> pytest.MarkDecorator:
+    """Mark a test with the builder of its playbook run.
+
+    The builder takes the test's parameters by name, and `workdir` (an empty directory of the run's own, for the
+    files it needs) if it asks for it; it returns the Run, or None when the test will skip on this machine.
+    """
+    return getattr(pytest.mark, MARKER).with_args(builder)
+
+
+def build_run(builder: Callable[..., Run | None], params: dict[str, Any], workdir: Path) -> Run | None:
+    """Call a builder with the parameters it names, in a fresh workdir."""
+    workdir.mkdir(parents=True)
+    names = inspect.signature(builder).parameters
+    return builder(**{name: workdir if name == "workdir" else params[name] for name in names})
+
+
+def run_batch(runs: dict[str, tuple[Run, Path]], queue: Path, runners: int | None = None) -> dict[str, PlayResult]:
+    """Run every (Run, workdir) and return key -> PlayResult; inventory and playbook are written to the workdir.
+
+    A key missing an exit code (its runner died) gets rc -1 and the runners' own output, so its test fails.
+    """
+    for sub in ("todo", "claimed", "out", "rc"):
+        (queue / sub).mkdir(parents=True)
+    names = {key: f"{n:04d}" for n, key in enumerate(runs)}
+    for key, (run, workdir) in runs.items():
+        (queue / "todo" / f"{names[key]}.json").write_text(json.dumps({"args": playbook_args(run, workdir)}))
+    count = max(1, min(runners or runner_count(), len(runs)))
+    procs = [subprocess.Popen([sys.executable, str(RUNNER), str(queue)], env=ansible_env(), cwd=queue,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+             for dummy in range(count)]
+    runner_output = "".join(proc.communicate(timeout=1800)[0].decode(errors="replace") for proc in procs)
+    return {key: _result(queue, names[key], workdir, runner_output) for key, (dummy, workdir) in runs.items()}
+
+
+def _result(queue: Path, name: str, workdir: Path, runner_output: str) -> PlayResult:
+    """Read one finished case back from the queue directory."""
+    log = queue / "out" / f"{name}.log"
+    output = log.read_text(errors="replace") if log.exists() else ""
+    rc_file = queue / "rc" / name
+    if not rc_file.exists():
+        return PlayResult(-1, f"{output}\n[runner did not finish this case]\n{runner_output}", workdir)
+    return PlayResult(int(rc_file.read_text()), output, workdir)

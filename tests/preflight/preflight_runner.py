@@ -1,0 +1,111 @@
+"""Run many prepared playbooks, each in its own process forked from one warmed-up parent:
+`python preflight_runner.py QUEUE_DIR`.
+
+Why: starting ansible-playbook costs about a second per run (imports, plugin documentation parsed for every
+loader, collection loader set-up), and the preflight suite has dozens of runs. This runner pays for the imports
+and the plugin caches once, then forks one child per case; the child runs the case through the very code path of
+the `ansible-playbook` command (PlaybookCLI.cli_executor). A child starts from the parent's state, in which no
+playbook has ever run, so nothing of one case (parsed CLI arguments, facts, warnings already shown, vault
+context) can reach another: Ansible keeps such state per process and is not built to run twice in one.
+
+Cases cannot instead share one play with one host each: most preflight checks are run_once (they look at the
+first host only, and their failure fails every host) or look at whole groups, so a case needs its own inventory.
+
+Queue protocol (shared with preflight_batch.py): QUEUE_DIR/todo/<key>.json holds {"args": [...]} (arguments
+after `ansible-playbook`). Several runners may serve one queue: a runner claims a case by renaming it into
+QUEUE_DIR/claimed/ (atomic), the child writes its output to QUEUE_DIR/out/<key>.log, and the runner writes the
+child's exit status to QUEUE_DIR/rc/<key> (its existence means the case is finished).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+# Plugins every preflight run loads; loading them in the parent leaves their classes and parsed documentation
+# in the loaders' caches, which each forked child inherits.
+_WARM = {
+    "action": ["ansible.builtin.assert", "ansible.builtin.set_fact", "ansible.builtin.include_role",
+               "ansible.builtin.fail", "ansible.builtin.debug", "ansible.builtin.normal",
+               "ansible.builtin.validate_argument_spec", "ansible.builtin.include_vars"],
+    "callback": ["ansible.builtin.default"],
+    "connection": ["ansible.builtin.local"],
+    "strategy": ["ansible.builtin.linear"],
+    "shell": ["ansible.builtin.sh"],
+    "become": ["ansible.builtin.sudo"],
+}
+
+
+def warm_up() -> None:
+    """Import the ansible-playbook code and fill the plugin caches, without parsing arguments or running a play."""
+    # The child's CLI.run configures the collection loader again; Ansible says so with a Python warning.
+    warnings.filterwarnings("ignore", message="AnsibleCollectionFinder has already been configured")
+    import ansible.cli.playbook  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+    import ansible.executor.playbook_executor  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+    from ansible.plugins import loader  # pylint: disable=import-outside-toplevel
+
+    loader.init_plugin_loader([])
+    list(loader.inventory_loader.all(class_only=True))
+    list(loader.vars_loader.all(class_only=True))
+    for kind, names in _WARM.items():
+        plugin_loader = getattr(loader, f"{kind}_loader")
+        for name in names:
+            plugin_loader.get(name, class_only=True)
+
+
+def claim_next(queue: Path) -> Path | None:
+    """Take the next unclaimed case, or None when the queue is empty; a rename fails if another runner won."""
+    for case in sorted((queue / "todo").glob("*.json")):
+        target = queue / "claimed" / case.name
+        try:
+            case.rename(target)
+        except FileNotFoundError:
+            continue
+        return target
+    return None
+
+
+def run_child(args: list[str], log: Path) -> None:
+    """In a forked child: run `ansible-playbook ARGS` with stdout and stderr going to log, exit with its code."""
+    code = 1
+    try:
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+        from ansible.cli.playbook import PlaybookCLI  # pylint: disable=import-outside-toplevel
+
+        PlaybookCLI.cli_executor(["ansible-playbook", *args])
+        code = 0
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)  # pylint: disable=protected-access
+
+
+def run_case(case: Path, queue: Path) -> int:
+    """Fork a child for one case and return its exit code (negative: killed by that signal)."""
+    args = json.loads(case.read_text())["args"]
+    log = queue / "out" / f"{case.stem}.log"
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        run_child(args, log)
+    dummy, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def main(queue: Path) -> None:
+    """Warm up, then work through the queue until it is empty."""
+    warm_up()
+    while (case := claim_next(queue)) is not None:
+        (queue / "rc" / case.stem).write_text(str(run_case(case, queue)))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
