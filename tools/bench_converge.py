@@ -111,6 +111,8 @@ def bench_inventory(agents: int, prefix: str = PREFIX) -> Dict[str, object]:
             "vars": {
                 "ansible_connection": "community.docker.docker",
                 "ansible_python_interpreter": "/usr/bin/python3",
+                # As in inventories/lab/hosts.yml: one `docker exec` per module.
+                "ansible_pipelining": True,
             },
             "children": {
                 "zookeeper": {"hosts": {master: {"zookeeper_id": 1}}},

@@ -24,7 +24,7 @@ RUNNER = Path(__file__).resolve().with_name("preflight_runner.py")
 
 @dataclass(frozen=True)
 class Run:
-    """One playbook run: a role entry point in check mode against fake local hosts.
+    """One playbook run: a role entry point (or a playbook of the collection) in check mode against fake local hosts.
 
     groups: {"group": {"host": {hostvars}}}; play_hosts: the host pattern of the play; role_vars: variables for
     the role (include_role vars, the same on every host); tasks_from: entry point (main runs argument_specs).
@@ -36,6 +36,11 @@ class Run:
     play_hosts: str = "all"
     tasks_from: str = "main"
     gather_facts: bool = False
+    # A playbook of the collection to run instead of one role (e.g. "playbooks/validate.yml"); role_vars become
+    # extra vars and play_hosts/tasks_from/gather_facts are not used.
+    playbook_file: str | None = None
+    # More ansible-playbook options, e.g. ("-vvv", "--diff") for the tests that secrets never reach the output.
+    cli_args: tuple[str, ...] = ()
 
 
 @dataclass
@@ -81,6 +86,9 @@ def ansible_env() -> dict[str, str]:
     env["ANSIBLE_STDOUT_CALLBACK"] = "default"
     env["ANSIBLE_LOCALHOST_WARNING"] = "false"
     env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "false"
+    # One local process per module instead of a temporary directory, a copy and a chmod around it (the same
+    # setting the Molecule scenarios and the lab use); the output of a run does not depend on it.
+    env["ANSIBLE_PIPELINING"] = "true"
     return env
 
 
@@ -88,9 +96,13 @@ def playbook_args(run: Run, workdir: Path) -> list[str]:
     """Write the run's inventory and playbook into workdir; the ansible-playbook arguments that run them."""
     inv = workdir / "inventory.json"
     inv.write_text(json.dumps(inventory(run)))
+    if run.playbook_file:
+        extra = workdir / "extra_vars.json"
+        extra.write_text(json.dumps(run.role_vars))
+        return ["-i", str(inv), "--check", *run.cli_args, "-e", f"@{extra}", str(REPO / run.playbook_file)]
     play = workdir / "play.json"
     play.write_text(json.dumps(playbook(run)))
-    return ["-i", str(inv), "--check", str(play)]
+    return ["-i", str(inv), "--check", *run.cli_args, str(play)]
 
 
 def runner_count() -> int:
@@ -118,22 +130,64 @@ def build_run(builder: Callable[..., Run | None], params: dict[str, Any], workdi
     return builder(**{name: workdir if name == "workdir" else params[name] for name in names})
 
 
-def run_batch(runs: dict[str, tuple[Run, Path]], queue: Path, runners: int | None = None) -> dict[str, PlayResult]:
-    """Run every (Run, workdir) and return key -> PlayResult; inventory and playbook are written to the workdir.
+@dataclass
+class Batch:
+    """A batch whose runner processes were started (start_batch) and that finish_batch reads back."""
 
-    A key missing an exit code (its runner died) gets rc -1 and the runners' own output, so its test fails.
+    runs: dict[str, tuple[Run, Path]]
+    queue: Path
+    names: dict[str, str]
+    procs: list[subprocess.Popen]
+
+
+def _lower_priority() -> None:
+    """In a runner process: yield the CPU to the tests that run meanwhile (some of them time things)."""
+    os.nice(RUNNER_NICENESS)
+
+
+RUNNER_NICENESS = 10
+
+
+def start_batch(runs: dict[str, tuple[Run, Path]], queue: Path, runners: int | None = None,
+                background: bool = False) -> Batch:
+    """Write every (Run, workdir) into the queue and start the runners; they work while the caller goes on.
+
+    background: the runners run at a lower CPU priority (a batch started before the other tests run).
     """
     for sub in ("todo", "claimed", "out", "rc"):
         (queue / sub).mkdir(parents=True)
     names = {key: f"{n:04d}" for n, key in enumerate(runs)}
     for key, (run, workdir) in runs.items():
         (queue / "todo" / f"{names[key]}.json").write_text(json.dumps({"args": playbook_args(run, workdir)}))
-    count = max(1, min(runners or runner_count(), len(runs)))
-    procs = [subprocess.Popen([sys.executable, str(RUNNER), str(queue)], env=ansible_env(), cwd=queue,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-             for dummy in range(count)]
-    runner_output = "".join(proc.communicate(timeout=1800)[0].decode(errors="replace") for proc in procs)
-    return {key: _result(queue, names[key], workdir, runner_output) for key, (dummy, workdir) in runs.items()}
+    count = max(1, min(runners or runner_count(), len(runs))) if runs else 0
+    procs = []
+    for number in range(count):
+        # The runners' own output goes to a file, so that no pipe fills up while nobody reads it.
+        with (queue / f"runner-{number}.log").open("wb") as log:
+            procs.append(subprocess.Popen([sys.executable, str(RUNNER), str(queue)], env=ansible_env(), cwd=queue,
+                                          stdout=log, stderr=subprocess.STDOUT,
+                                          preexec_fn=_lower_priority if background else None))
+    return Batch(runs, queue, names, procs)
+
+
+def finish_batch(batch: Batch, timeout: float = 1800) -> dict[str, PlayResult]:
+    """Wait for the runners of a started batch and return key -> PlayResult.
+
+    A key missing an exit code (its runner died) gets rc -1 and the runners' own output, so its test fails.
+    """
+    for proc in batch.procs:
+        proc.wait(timeout=timeout)
+    runner_output = "".join(log.read_text(errors="replace") for log in sorted(batch.queue.glob("runner-*.log")))
+    return {key: _result(batch.queue, batch.names[key], workdir, runner_output)
+            for key, (dummy, workdir) in batch.runs.items()}
+
+
+def run_batch(runs: dict[str, tuple[Run, Path]], queue: Path, runners: int | None = None) -> dict[str, PlayResult]:
+    """Run every (Run, workdir) and return key -> PlayResult; inventory and playbook are written to the workdir.
+
+    A key missing an exit code (its runner died) gets rc -1 and the runners' own output, so its test fails.
+    """
+    return finish_batch(start_batch(runs, queue, runners))
 
 
 def _result(queue: Path, name: str, workdir: Path, runner_output: str) -> PlayResult:

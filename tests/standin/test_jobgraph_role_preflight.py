@@ -28,7 +28,9 @@ def ansible_env() -> dict[str, str]:
     site = sysconfig.get_paths()["purelib"]
     env.update(ANSIBLE_COLLECTIONS_PATH=f"{REPO / '.cache' / 'collections'}:{site}", ANSIBLE_NOCOLOR="true",
                ANSIBLE_FORCE_COLOR="false", ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_STDOUT_CALLBACK="default",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="false", PYTHONPATH=str(REPO / ".cache" / "collections"))
+               ANSIBLE_INVENTORY_UNPARSED_WARNING="false", PYTHONPATH=str(REPO / ".cache" / "collections"),
+               # One local process per module (no temporary directory, copy and chmod around it).
+               ANSIBLE_PIPELINING="true")
     return env
 
 

@@ -63,6 +63,7 @@ def test_bench_inventory_has_the_lab_layout_with_n_agents() -> None:
     assert children["zookeeper"]["hosts"] == {"bench-master-1": {"zookeeper_id": 1}}
     assert bench.inventory_hosts(inv) == ["bench-master-1", "bench-agent-1", "bench-agent-2", "bench-agent-3",
                                           "bench-appmaster-1"]
+    assert inv["all"]["vars"]["ansible_pipelining"] is True  # one docker exec per module, as in the lab
     json.dumps(inv)  # the inventory is written as JSON (valid YAML)
     with pytest.raises(ValueError):
         bench.bench_inventory(0)
