@@ -342,6 +342,25 @@ def config_digest(parts: Iterable[Tuple[str, bytes]]) -> str:
     return h.hexdigest()[:16]
 
 
+RELEASE_PREFIX = "# Flink release: "
+
+
+def change_needs_restart(current: Optional[str], desired: str) -> bool:
+    """Whether replacing the installed unit text with the desired one must restart a running appmaster.
+
+    Any difference does, except one: a unit written before the release line existed (older versions of this
+    collection) that matches the desired text once that line is left out. Upgrading the collection must not
+    restart every appmaster (and lose its running jobs) only to record the release; the unit is rewritten with
+    the line, and from then on a release change restarts.
+    """
+    if current is None or current == desired:
+        return current is None
+    if RELEASE_PREFIX not in current:
+        without = "\n".join(line for line in desired.split("\n") if not line.startswith(RELEASE_PREFIX))
+        return without != current
+    return True
+
+
 def render_unit(
     name: str,
     mode: str,
@@ -351,8 +370,12 @@ def render_unit(
     group: Optional[str],
     working_dir: Optional[str],
     digest: str,
+    release: Optional[str] = None,
 ) -> str:
     """The systemd unit; its text is the whole desired state of one instance.
+
+    `release` is the Flink tree flink_home resolves to (the flink role points a stable link at one directory per
+    version): recording it makes a version change alone change the unit, so the appmaster restarts onto the new tree.
 
     KillMode=control-group: the script runs java as a child (no exec), so stopping only the main PID would
     orphan the JVM. SuccessExitStatus=143: a JVM stopped by SIGTERM exits 128+15 and that is a clean stop.
@@ -361,6 +384,10 @@ def render_unit(
     lines = [
         "# Managed by Ansible (streamops.flink_mesos.appmaster). Changes here are overwritten.",
         f"# Configuration digest (flink-conf.yaml and logging files): {digest}",
+    ]
+    if release:
+        lines.append(f"{RELEASE_PREFIX}{release}")
+    lines += [
         "[Unit]",
         f"Description=Flink Mesos application master {name} ({mode} mode)",
         "Wants=network-online.target",

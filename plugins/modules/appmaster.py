@@ -17,8 +17,10 @@ description:
     documentation prescribes, with C(-Dkey=value) dynamic properties on the command line and the environment
     (C(HADOOP_CLASSPATH), C(MESOS_NATIVE_JAVA_LIBRARY), C(JVM_ARGS), C(FLINK_CONF_DIR)) in the unit.
   - The unit text is the desired state. When it differs from the installed unit (or C(flink-conf.yaml) and the
-    logging files changed, recorded as a digest in the unit), a running instance is stopped cleanly and
-    started again, and C(--diff) shows the unit before and after (framework secret masked).
+    logging files changed, recorded as a digest in the unit, or O(flink_home) now resolves to another Flink
+    release, recorded as the release directory), a running instance is stopped cleanly and started again, and
+    C(--diff) shows the unit before and after (framework secret masked). A unit written by an older version of
+    this collection, which lacks the release line, gets the line without a restart.
   - Readiness is checked, not assumed. The process must be alive, C(GET /overview) must answer, and with
     O(wait_for=framework) the Mesos master must list an active framework with the configured name and the
     RPC address as hostname; after that the process must stay alive for O(settle) seconds (Flink 1.13 brings
@@ -476,6 +478,7 @@ class AppmasterManager:
         self.unit_path = os.path.join(UNIT_DIR, self.unit)
         self.result: Dict[str, Any] = {"changed": False, "unit": self.unit, "pid": None, "main_pid": None}
         self.files_changed = False
+        self.unit_rewritten = False
         self.http = rest.HttpOptions.from_params(self.p)
 
     # ---- preparation (pure decisions on data read from the host) ----
@@ -547,7 +550,8 @@ class AppmasterManager:
             self.secrets = spec.secret_values(self.props)
             self.log_file = spec.log_file(self.log_dir, self.name, socket.gethostname())
             self.desired = spec.render_unit(self.name, p["mode"], self.argv, self.env, p["user"],
-                                            p.get("group") or None, p.get("working_dir"), digest)
+                                            p.get("group") or None, p.get("working_dir"), digest,
+                                            release=os.path.realpath(p["flink_home"]))
             self.result.update(
                 command=spec.mask_argv(self.argv, spec.SECRET_KEYS),
                 environment=self.env,
@@ -573,7 +577,8 @@ class AppmasterManager:
         current = read_text(self.unit_path)
         if current == self.desired:
             return
-        self.files_changed = True
+        self.files_changed = spec.change_needs_restart(current, self.desired)
+        self.unit_rewritten = True
         self.result["changed"] = True
         if self.module._diff:
             self.result["diff"] = spec.unit_diff(current, self.desired, self.unit_path, self.secrets)
@@ -710,7 +715,7 @@ class AppmasterManager:
         elif self.result.get("rest_answer"):
             rest_note = f" (the REST endpoint had answered '{self.result['rest_answer'][:80]}')"
         self.result.update(
-            changed=self.files_changed,
+            changed=self.files_changed or self.unit_rewritten,
             cause=cause.message,
             cause_id=cause.id,
             evidence=cause.evidence,

@@ -643,10 +643,17 @@ class AgentServer:
         def version(_h: Any, _b: bytes) -> tuple:
             return 200, {}, {"version": STANDIN_VERSION, "build_user": "mesos-standin"}
 
+        def metrics(_h: Any, _b: bytes) -> tuple:
+            # Mesos 1.11 docs/monitoring.md: slave/registered is 1 while the agent is registered with a master.
+            with self.lock:
+                return 200, {}, {"slave/registered": 1.0 if self.registered else 0.0,
+                                 "slave/uptime_secs": round(time.time() - self.start_time, 3)}
+
         return {
             ("GET", "/flags"): flags, ("GET", "/slave(1)/flags"): flags,
             ("GET", "/state"): state, ("GET", "/slave(1)/state"): state,
             ("GET", "/health"): health, ("GET", "/slave(1)/health"): health, ("GET", "/version"): version,
+            ("GET", "/metrics/snapshot"): metrics,
             ("POST", "/slave(1)/standin/launch"):
                 ok(lambda r: self.launch(r["framework_id"], r["framework_info"], r["task"])),
             ("POST", "/slave(1)/standin/kill"):

@@ -48,14 +48,26 @@ def test_good_settings_pass_preflight(result) -> None:
 @preflight_run(lambda address: _preflight(APPMASTER, {**GOOD, "flink_jobmanager_rpc_address": address}))
 @pytest.mark.parametrize("address", ["localhost", "127.0.0.1", "127.0.1.1", "::1"])
 def test_loopback_rpc_address_is_refused(result, address) -> None:
-    refused(result, f"flink_jobmanager_rpc_address is '{address}'", "must not be localhost")
+    refused(result, f"flink_jobmanager_rpc_address is '{address}', a loopback address",
+            "Set flink_jobmanager_rpc_address to this host's network name")
 
 
 @preflight_run(lambda master: _preflight(APPMASTER, {**GOOD, "flink_mesos_master": master}))
 @pytest.mark.parametrize("master", ["localhost:5050", "127.0.0.1:5050", "zk://zk-1:2181,127.0.0.1:2181/mesos",
                                     "zk://user:pw@localhost:2181/mesos", "[::1]:5050", "", "mesos-1"])
 def test_bad_or_loopback_mesos_master_is_refused(result, master) -> None:
-    refused(result, f"flink_mesos_master is '{master}'")
+    refused(result, f"flink_mesos_master: '{master}'" if master else "flink_mesos_master: no Mesos master is set")
+
+
+@preflight_run(lambda key, value, fragment: _preflight(
+    {**APPMASTER, "mesos_agents": {"agent-1": {}}}, {**GOOD, "flink_conf_extra": {key: value}}))
+@pytest.mark.parametrize(("key", "value", "fragment"), [
+    ("jobmanager.rpc.address", "127.0.0.1", "flink_conf_extra['jobmanager.rpc.address'] is '127.0.0.1', a loopback"),
+    ("mesos.master", "localhost:5050", "flink_conf_extra['mesos.master']: 'localhost:5050' names a loopback address"),
+], ids=["rpc-address", "mesos-master"])
+def test_flink_conf_extra_is_checked_like_the_typed_variable(result, key: str, value: str, fragment: str) -> None:
+    """What reaches flink-conf.yaml is checked, whichever variable set it (issue 14: free-form dicts)."""
+    refused(result, fragment)
 
 
 @preflight_run(lambda: _preflight({"mesos_agents": {"agent-1": {}}}, {"flink_mesos_master": ""}))
@@ -170,3 +182,36 @@ def test_matching_checksum_file_passes_the_download(result) -> None:
     release = result.workdir / "mirror" / RELEASE
     assert (result.workdir / "cache" / RELEASE).read_bytes() == release.read_bytes(), result.output
     assert "Could not fetch" not in result.output
+
+
+SECRET = "fw-s3cret-4711"
+KEYSTORE_PASSWORD = "ks-pass-0815"
+
+
+def _configure_verbose(workdir: Path, secrets: bool) -> Run:
+    """The flink role's configure step in check mode with -vvv and --diff (the unpacked release is not needed:
+    the logging files are copied only when it exists)."""
+    role_vars: dict[str, Any] = {**GOOD, "flink_conf_dir": str(workdir / "etc"),
+                                 "flink_appmaster_env_file": str(workdir / "etc" / "appmaster.env"),
+                                 "__flink_unpacked": {"stat": {"exists": False}}}
+    if secrets:
+        role_vars.update(flink_framework_principal="flink", flink_framework_secret=SECRET,
+                         flink_conf_extra={"security.ssl.rest.keystore-password": KEYSTORE_PASSWORD})
+    return Run("flink", APPMASTER, role_vars, tasks_from="configure", cli_args=("-vvv", "--diff"))
+
+
+@preflight_run(lambda workdir: _configure_verbose(workdir, secrets=True))
+def test_secrets_never_reach_verbose_output_or_diff(result) -> None:
+    """The framework secret and a keystore password in flink_conf_extra: not in -vvv output, not in --diff."""
+    assert result.rc == 0, result.output
+    assert "TASK [streamops.flink_mesos.flink : Write flink-conf.yaml]" in result.output
+    assert SECRET not in result.output and KEYSTORE_PASSWORD not in result.output
+    assert "the output has been hidden" in result.output
+
+
+@preflight_run(lambda workdir: _configure_verbose(workdir, secrets=False))
+def test_without_secrets_the_diff_is_shown(result) -> None:
+    """Control for the test above: without secrets the same run shows flink-conf.yaml in the diff, so the hiding
+    above is the no_log rule at work, not an output that never shows configuration."""
+    assert result.rc == 0, result.output
+    assert "+mesos.master: zk://zk-1:2181,zk-2:2181/mesos" in result.output, result.output

@@ -89,3 +89,12 @@ def test_bad_install_method_fails(result: Any) -> None:
 @preflight_run(lambda: _zk({"zookeeper": {"zk-1": {}}}, {"zookeeper_4lw_commands": ["ruok"]}))
 def test_4lw_without_srvr_fails(result: Any) -> None:
     _assert_refused(result, "zookeeper_4lw_commands must be a list that contains 'srvr'")
+
+
+@preflight_run(lambda: _zk({"zookeeper": {"zk-1": {}}}, {"zookeeper_data_dir": "zookeeper/data",
+                                                         "zookeeper_install_dir": "opt"}))
+def test_relative_paths_fail(result: Any) -> None:
+    """A relative data directory used to reach zoo.cfg and a unit systemd cannot load (issue 14): refused first,
+    one sentence per variable."""
+    _assert_refused(result, "zookeeper_data_dir is 'zookeeper/data'; set an absolute path",
+                    "zookeeper_install_dir is 'opt'; set an absolute path")

@@ -104,3 +104,29 @@ def test_leftover_task_of_a_crashed_agent_is_killed_at_start(tmp_path: Path) -> 
         stranger.kill()
         orphan.kill()
         stranger.wait()
+
+
+def test_agent_metrics_say_whether_it_is_registered_now(tmp_path: Path) -> None:
+    """slave/registered (Mesos docs/monitoring.md) is 1 while registered and 0 when the master it follows is
+    unreachable: the mesos role's health check reads it, because the leader keeps listing an agent that lost it."""
+    mport, aport, dead = free_port(), free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MESOS_")}
+    master = subprocess.Popen([sys.executable, str(SCRIPT), "master", "--ip=127.0.0.1", "--hostname=127.0.0.1",
+                               f"--port={mport}", "--registry=in_memory"], env=env, stderr=subprocess.DEVNULL)
+    common = [sys.executable, str(SCRIPT), "agent", "--ip=127.0.0.1", "--hostname=127.0.0.1", f"--port={aport}",
+              f"--work_dir={tmp_path}", "--switch_user=false", "--resources=cpus:1;mem:128;disk:10"]
+    agent = subprocess.Popen(common + [f"--master=127.0.0.1:{mport}"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: get_json(aport, "/metrics/snapshot")["slave/registered"] == 1.0)
+        agent.terminate()
+        agent.wait(10)
+        agent = subprocess.Popen(common + [f"--master=127.0.0.1:{dead}"], env=env, stderr=subprocess.DEVNULL)
+        snapshot = wait_for(lambda: get_json(aport, "/metrics/snapshot"))
+        time.sleep(1.0)
+        assert get_json(aport, "/metrics/snapshot")["slave/registered"] == 0.0, snapshot
+        assert any(s["hostname"] == "127.0.0.1" for s in get_json(mport, "/master/slaves")["slaves"]), \
+            "the leader still lists the agent from its earlier registration (what fooled the old check)"
+    finally:
+        for proc in (agent, master):
+            proc.kill()
+            proc.wait(5)

@@ -205,7 +205,8 @@ def test_framework_survived_a_master_restart_with_the_same_id(host: Any, after_a
     named = [f for f in after["frameworks"] if f["name"] == FRAMEWORK]
     assert [f["id"] for f in named] == [res["framework_id"]], named
     assert named[0]["active"] is True and named[0]["connected"] is True, named[0]
-    log = host.file(res["log_file"]).content_string
+    # The log of that JVM, kept by side_effect before the upgrade restart started a new one.
+    log = host.file("/root/session-failover.log").content_string
     # Flink's driver callbacks: disconnected, then reregistered (not a fresh registration) with the same id.
     if not REAL_MESOS:
         assert f"Framework reregistered with {res['framework_id']}" in log, log[-3000:]
@@ -238,7 +239,7 @@ def test_taskmanagers_ran_on_the_agent_on_offered_ports(host: Any, after_absent:
 
 def test_mesos_ran_the_taskmanagers_as_tasks_of_our_framework(host: Any, after_absent: None) -> None:
     rec = json_file(host, "/root/session-job.json")
-    res = json_file(host, "/root/session-result.json")
+    res = json_file(host, "/root/session-upgrade.json")  # the framework after the upgrade restart
     tm_ids = sorted(tm["id"] for tm in rec["taskmanagers"])
     fw = our_framework(rec["mesos_frameworks"]["frameworks"], res["framework_id"])
     assert fw is not None, rec["mesos_frameworks"]
@@ -261,14 +262,28 @@ def test_mesos_ran_the_taskmanagers_as_tasks_of_our_framework(host: Any, after_a
 
 
 def test_stop_unregistered_the_framework_and_left_nothing(host: Any, after_absent: None) -> None:
-    res = json_file(host, "/root/session-result.json")
+    res = json_file(host, "/root/session-upgrade.json")  # the framework after the upgrade restart
     stop = json_file(host, "/root/session-absent.json")
     assert stop["framework_unregistered"] is True, stop
     assert our_framework(stop["mesos_frameworks"]["frameworks"], res["framework_id"]) is None, stop
     done = our_framework(stop["mesos_frameworks"]["completed_frameworks"], res["framework_id"])
+    # The framework from before the upgrade restart was unregistered then: completed too, no duplicate left.
+    first = json_file(host, "/root/session-result.json")["framework_id"]
+    assert first != res["framework_id"], (first, res["framework_id"])
+    assert our_framework(stop["mesos_frameworks"]["frameworks"], first) is None, stop
     assert done is not None and done["active"] is False, stop["mesos_frameworks"]
     assert not host.file(UNIT_PATH).exists
     load = host.run(f"systemctl show -p LoadState --value {UNIT}").stdout.strip()
     assert load == "not-found", f"{UNIT} is still known to systemd ({load}):\n{journal(host)}"
     procs = host.run("pgrep -u flink -a java")
     assert procs.rc == 1, f"flink processes left behind:\n{procs.stdout}"
+
+
+def test_a_flink_version_change_restarted_the_appmaster_once(host: Any, after_absent: None) -> None:
+    """A version change alone (same flink-conf.yaml) restarts the appmaster onto the new tree; the second run with
+    the same version leaves the process alone (issue 14)."""
+    rec = json_file(host, "/root/session-upgrade.json")
+    assert rec["unit_release_lines"] == ["# Flink release: /opt/flink-1.13.6-repack"], rec
+    assert rec["first_changed"] is True and rec["pid_first"] != rec["pid_before"], rec
+    assert rec["second_changed"] is False and rec["pid_second"] == rec["pid_first"], rec
+    assert int(rec["pid_first"]) > 0, rec

@@ -157,6 +157,31 @@ def test_only_a_job_unit_refuses_to_rerun_a_failed_job() -> None:
     assert "RestartPreventExitStatus=1443 1445" in job.splitlines()
 
 
+def _release_unit(release: str | None) -> str:
+    return spec.render_unit("s", "session", ["/opt/flink/bin/mesos-appmaster.sh"], {}, "flink", None, None, "abc",
+                            release=release)
+
+
+def test_a_release_change_alone_restarts() -> None:
+    """The stable link /opt/flink moved to another version: the unit differs and a running appmaster restarts
+    (issue 14: a Flink version change used to leave the old JVM running)."""
+    old, new = _release_unit("/opt/flink-1.13.5"), _release_unit("/opt/flink-1.13.6")
+    assert "# Flink release: /opt/flink-1.13.6" in new.splitlines()
+    assert old != new
+    assert spec.change_needs_restart(old, new)
+
+
+def test_a_unit_from_before_the_release_line_is_adopted_without_a_restart() -> None:
+    """Upgrading the collection must not restart every appmaster (and lose its jobs) only to add the line."""
+    legacy, new = _release_unit(None), _release_unit("/opt/flink-1.13.6")
+    assert "# Flink release:" not in legacy
+    assert not spec.change_needs_restart(legacy, new)
+    other_change = legacy.replace("User=flink", "User=other")
+    assert spec.change_needs_restart(other_change, new), "any other difference still restarts"
+    assert spec.change_needs_restart(None, new), "no unit yet: a start"
+    assert not spec.change_needs_restart(new, new)
+
+
 def test_same_spec_same_unit_and_changed_spec_differs() -> None:
     assert unit() == unit()
     assert unit() != unit(rest_port=8082)
