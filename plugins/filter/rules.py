@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, List
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.streamops.flink_mesos.plugins.module_utils import appmaster_spec, mesos_values
+from ansible_collections.streamops.flink_mesos.plugins.module_utils import appmaster_spec, checksums, mesos_values
 
 
 def mesos_value_problems(given: Any, kind: str, variable: str) -> List[str]:
@@ -36,6 +36,20 @@ def mesos_master_problems(value: Any, variable: str) -> List[str]:
     """A mesos.master / agent --master value Flink and Mesos both accept, naming no loopback host."""
     try:
         appmaster_spec.validate_master("" if value is None else str(value).strip(), option=variable)
+    except appmaster_spec.SpecError as err:
+        return [str(err)]
+    return []
+
+
+def checksum_problems(value: Any, variable: str, allow_empty: bool = False) -> List[str]:
+    """An artifact checksum get_url can verify (module_utils/checksums.py); empty only when `allow_empty`."""
+    return checksums.problems(value, variable, allow_empty=allow_empty)
+
+
+def instance_name_problems(value: Any, variable: str) -> List[str]:
+    """A session or job name that can name a systemd unit and log files (the appmaster module's own rule)."""
+    try:
+        appmaster_spec.validate_instance("" if value is None else str(value), option=variable)
     except appmaster_spec.SpecError as err:
         return [str(err)]
     return []
@@ -77,5 +91,7 @@ class FilterModule:
             "address_problems": address_problems,
             "mesos_master_problems": mesos_master_problems,
             "path_problems": path_problems,
+            "checksum_problems": checksum_problems,
+            "instance_name_problems": instance_name_problems,
             "secret_keys": secret_keys,
         }

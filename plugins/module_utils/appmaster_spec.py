@@ -139,12 +139,16 @@ def validate_rpc_address(address: str, option: str = "rpc_address") -> None:
         )
 
 
-def validate_instance(name: str) -> None:
-    """The instance name becomes part of a unit name and a log file name, so keep it to safe characters."""
+def validate_instance(name: str, option: str = "name") -> None:
+    """The instance name becomes part of a unit name and a log file name, so keep it to safe characters.
+
+    The roles apply the same rule to flink_session_name and flink_job_name (filter instance_name_problems).
+    """
     if not _INSTANCE.match(name or ""):
         raise SpecError(
-            f"name: '{name}' is not a valid instance name. Use 1-64 letters, digits, '_', '.' or '-' "
-            "(starting with a letter or digit)."
+            f"{option}: '{name}' is not a valid instance name: it names the systemd unit "
+            "flink-appmaster-<name>.service and the log files. Use 1-64 letters, digits, '_', '.' or '-' "
+            "(starting with a letter or digit), e.g. clickstream-v2."
         )
 
 

@@ -811,7 +811,7 @@ def argument_spec() -> Dict[str, Any]:
         user=dict(type="str", default="flink"),
         group=dict(type="str"),
         working_dir=dict(type="path"),
-        wait_for=dict(type="str", default="rest", choices=["none", "process", "rest", "framework"]),
+        wait_for=dict(type="str", default="rest", choices=list(readiness.WAIT_LEVELS)),
         timeout=dict(type="int", default=180),
         settle=dict(type="float", default=3.0),
         keep_on_failure=dict(type="bool", default=False),

@@ -29,11 +29,6 @@ def test_unknown_mode_is_refused(result) -> None:
     assert not (result.workdir / "cp").exists()
 
 
-@preflight_run(lambda: Run("hadoop", GROUPS, {"hadoop_mode": "cloudera"}, tasks_from="preflight"))
-def test_unknown_mode_is_explained_by_preflight(result) -> None:
-    refused(result, "hadoop_mode is 'cloudera'", "Set hadoop_mode to one of distribution, shaded, jars")
-
-
 @preflight_run(lambda: Run("hadoop", GROUPS, {"hadoop_jars": [{"url": "https://mirror.example/a.jar"}]}))
 def test_jar_without_checksum_is_refused(result) -> None:
     refused(result, "hadoop_jars[0]", "checksum")

@@ -91,5 +91,5 @@ def test_unreachable_host_can_be_allowed_explicitly(result) -> None:
                                  playbook="playbooks/job.yml"))
 def test_job_playbook_validates_the_job_first(result) -> None:
     """job.yml imports validate.yml for java and flink_job: a bad job name is refused before the job play."""
-    refused(result, "[am-1] flink_job: flink_job_name is 'bad name!'")
+    refused(result, "[am-1] flink_job: flink_job_name: 'bad name!' is not a valid instance name")
     assert "PLAY [Submit a Flink job as a per-job cluster on Mesos]" not in result.output, result.output

@@ -3,12 +3,20 @@ from __future__ import annotations
 
 import pytest
 
+from pathlib import Path
+
+import yaml
+
 from ansible.errors import AnsibleFilterError
 from ansible_collections.streamops.flink_mesos.plugins.filter import rules
+from ansible_collections.streamops.flink_mesos.plugins.module_utils import readiness
+
+ROLES = Path(__file__).resolve().parents[4] / "roles"
 
 
 def test_filters_are_registered() -> None:
-    names = {"mesos_value_problems", "address_problems", "mesos_master_problems", "path_problems", "secret_keys"}
+    names = {"mesos_value_problems", "address_problems", "mesos_master_problems", "path_problems", "secret_keys",
+             "checksum_problems", "instance_name_problems"}
     assert set(rules.FilterModule().filters()) == names
 
 
@@ -53,3 +61,48 @@ def test_secret_keys_follow_the_module_rule() -> None:
     assert rules.secret_keys(conf) == sorted(k for k in conf if k != "rest.port")
     with pytest.raises(AnsibleFilterError):
         rules.secret_keys(["a"])
+
+
+@pytest.mark.parametrize("value", [
+    "sha512:" + "a" * 128, "SHA256:" + "F" * 64, "md5:" + "0" * 32, "sha1:" + "1" * 40,
+    "sha512:https://mirror.example/flink.tgz.sha512", "sha256:file:///srv/x.sha256"])
+def test_checksums_get_url_verifies_pass(value: str) -> None:
+    assert rules.checksum_problems(value, "flink_archive_checksum") == []
+
+
+def test_truncated_digest_names_the_variable_and_the_length() -> None:
+    assert rules.checksum_problems("sha512:3f1c", "flink_archive_checksum") == [
+        "flink_archive_checksum is 'sha512:3f1c': a sha512 digest is 128 hex digits (got 4 characters). Copy the "
+        "digest again or give the URL of the checksum file instead."]
+    assert "not all hex" in rules.checksum_problems("sha256:" + "z" * 64, "c")[0]
+
+
+@pytest.mark.parametrize("value", ["crc32:abcd", "3f1c" * 32, "sha512:", "sha-512:" + "a" * 128])
+def test_unknown_algorithms_and_bare_digests_are_refused(value: str) -> None:
+    (problem,) = rules.checksum_problems(value, "mesos_package_file_checksum")
+    assert problem.startswith(f"mesos_package_file_checksum is '{value}'; set it to '<algorithm>:<hex digest>'")
+    assert "md5, sha1, sha224, sha256, sha384, sha512" in problem
+
+
+def test_empty_checksum_only_where_allowed() -> None:
+    assert rules.checksum_problems("", "zookeeper_tarball_checksum", True) == []
+    assert rules.checksum_problems(None, "x")[0].startswith("x is empty;")
+
+
+def test_instance_names_use_the_appmaster_module_rule() -> None:
+    assert rules.instance_name_problems("clickstream-v2", "flink_job_name") == []
+    for bad in ("bad name!", "", "-lead", "x" * 65):
+        (problem,) = rules.instance_name_problems(bad, "flink_job_name")
+        assert problem.startswith(f"flink_job_name: '{bad}' is not a valid instance name"), problem
+
+
+def _choices(role: str, option: str) -> list:
+    specs = yaml.safe_load((ROLES / role / "meta" / "argument_specs.yml").read_text())
+    return specs["argument_specs"]["main"]["options"][option]["choices"]
+
+
+@pytest.mark.parametrize("role, option", [("flink_session", "flink_session_wait_for"),
+                                          ("flink_job", "flink_job_appmaster_wait")])
+def test_role_wait_levels_are_the_modules(role: str, option: str) -> None:
+    """Role argument specs are static YAML; this keeps their copy of readiness.WAIT_LEVELS (the home) equal."""
+    assert _choices(role, option) == list(readiness.WAIT_LEVELS)
