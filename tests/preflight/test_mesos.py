@@ -47,7 +47,7 @@ def _package(workdir: Path) -> tuple[Path, str]:
 def test_valid_inventory_passes_preflight_and_publishes_facts(result) -> None:
     """Positive control: three masters with ZooKeeper pass; a host outside every Mesos group only gets the facts."""
     assert result.rc == 0, result.output
-    assert "Publish mesos_master_url and mesos_native_library" in result.output
+    assert "Publish mesos_master_url, mesos_master_endpoints and mesos_native_library" in result.output
 
 
 @preflight_run(lambda: _mesos({"mesos_masters": {"m1": {}, "m2": {}}, "zookeeper": {"m1": {}, "m2": {}}}, "mesos_masters"))

@@ -73,7 +73,7 @@ def assert_refused(rc: int, output: str, *needles: str) -> None:
 @pytest.mark.parametrize("name", ["bad name", "../x", "-lead", "a" * 65, ""])
 def test_job_name_that_is_no_unit_name(tmp_path: Path, job_jar: Path, name: str) -> None:
     rc, out = run_role(tmp_path, {"flink_job_name": name, "flink_job_jar": str(job_jar)})
-    assert_refused(rc, out, "flink_job_name is", "1-64 letters")
+    assert_refused(rc, out, f"flink_job_name: '{name}' is not a valid instance name", "1-64 letters")
 
 
 def test_jar_that_does_not_exist(tmp_path: Path) -> None:
@@ -103,9 +103,23 @@ def test_ports_of_another_registered_job(tmp_path: Path, job_jar: Path) -> None:
 
 
 def test_port_of_the_session_cluster(tmp_path: Path, job_jar: Path) -> None:
+    """Without a recorded session, flink-conf.yaml's rest.port (8081 unless the flink role said otherwise) is taken."""
     rc, out = run_role(tmp_path, {"flink_job_jar": str(job_jar), "flink_job_entry_class": "demo.Job",
                                   "flink_job_rest_port": 8081, "flink_job_rpc_port": 6191})
-    assert_refused(rc, out, "the session's REST port is 8081")
+    assert_refused(rc, out, "session REST ports: 8081")
+
+
+def test_port_of_a_session_recorded_on_the_host(tmp_path: Path, job_jar: Path) -> None:
+    """The flink_session role's record on the host (ansible_local.streamops_flink_session_<name>) is what counts,
+    not another role's variables: its port is refused, and flink-conf.yaml's 8081 is then free."""
+    recorded = {"streamops_flink_session_s1": {"name": "s1", "rest_port": 8095}}
+    rc, out = run_role(tmp_path, {"flink_job_jar": str(job_jar), "flink_job_entry_class": "demo.Job",
+                                  "flink_job_rest_port": 8095, "flink_job_rpc_port": 6191, "ansible_local": recorded})
+    assert_refused(rc, out, "session REST ports: 8095")
+    rc, out = run_role(tmp_path, {"flink_job_jar": str(job_jar), "flink_job_entry_class": "demo.Job",
+                                  "flink_job_rest_port": 8081, "flink_job_rpc_port": 6191, "ansible_local": recorded})
+    assert "session REST ports" not in out, out[-3000:]
+    assert "Create the job's directories" in out, out[-3000:]
 
 
 def test_good_input_passes_preflight(tmp_path: Path, job_jar: Path) -> None:

@@ -61,6 +61,15 @@ def is_appmaster(host) -> bool:
     return host.backend.get_hostname() == "flink-am"
 
 
+def test_published_facts_are_recorded_on_the_host(host) -> None:
+    """Later runs without the flink role (playbooks/job.yml) read these instead of guessing defaults."""
+    fact = host.file("/etc/ansible/facts.d/streamops_flink.fact")
+    assert fact.user == "root" and fact.mode == 0o644, (fact.user, oct(fact.mode))
+    assert json.loads(fact.content_string) == {
+        "flink_home": "/opt/flink", "flink_conf_dir": "/etc/flink", "flink_appmaster_env_file": ENV_FILE,
+        "flink_service_user": "flink", "flink_service_group": "flink", "flink_conf_rest_port": 8081}
+
+
 def test_flink_user_is_a_system_user(host) -> None:
     user = host.user("flink")
     assert user.exists

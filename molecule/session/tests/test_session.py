@@ -72,7 +72,22 @@ def after_absent(host: Any) -> None:
         pytest.skip("phase 'running': side_effect has not run the job and removed the session yet")
 
 
+def test_removed_session_no_longer_holds_its_port(host: Any, after_absent: None) -> None:
+    assert not host.file("/etc/ansible/facts.d/streamops_flink_session_sess.fact").exists
+    assert host.file("/etc/ansible/facts.d/streamops_flink.fact").exists
+
+
 # ---- phase "running" -------------------------------------------------------------------------------------------
+
+def test_session_rest_port_is_recorded_for_later_job_runs(host: Any, running_phase: None) -> None:
+    """playbooks/job.yml keeps jobs off the session's port by reading this record (ansible_local), not variables."""
+    fact = host.file("/etc/ansible/facts.d/streamops_flink_session_sess.fact")
+    assert fact.user == "root" and fact.mode == 0o644, (fact.user, oct(fact.mode))
+    assert json.loads(fact.content_string) == {"name": "sess", "rest_port": 8081}
+    local = host.ansible("setup", "filter=ansible_local")["ansible_facts"]["ansible_local"]
+    assert local["streamops_flink_session_sess"]["rest_port"] == 8081, local
+    assert local["streamops_flink"]["flink_home"] == "/opt/flink", local
+
 
 def test_module_reported_a_registered_framework(host: Any, running_phase: None) -> None:
     res = json_file(host, "/root/session-result.json")
