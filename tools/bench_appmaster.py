@@ -78,9 +78,9 @@ def one_run(args: argparse.Namespace, run: int) -> Dict[str, Optional[float]]:
         name=f"bench{run}", mode="session", jobgraph_path=None,
         # Never contacted: the JVM dies at libmesos before the scheduler driver connects. Loopback only.
         mesos_master="mesos-master.invalid:5050", rpc_address="127.0.0.1", rest_port=args.rest_port,
-        framework={"name": "bench"}, tasks=None, container=None, properties={},
-        hadoop_classpath=args.hadoop_classpath, mesos_native_library=None,
-        jvm_args=JAVA17_FLAGS if args.java17_flags else [], environment={},
+        framework={"name": "bench"}, properties={},
+        environment={"HADOOP_CLASSPATH": args.hadoop_classpath,
+                     **({"JVM_ARGS": " ".join(JAVA17_FLAGS)} if args.java17_flags else {})},
     )
     props = spec.dynamic_properties(params)
     argv = spec.command_line(args.flink_home, "session", props)

@@ -30,6 +30,28 @@ stage_end() {
 
 sha_of() { cat "$@" | sha256sum | cut -c1-16; }
 
+# The one way the tools make a cached virtual environment: DIR for PYTHON with `pip install PIP_ARGS...`, made
+# once and reused while DIR/.complete exists (callers put the key of what they install in DIR's name). Once it is
+# complete, the siblings of DIR that match STALE_GLOB (venvs of older keys) are removed. Log: DIR/pip-install.log.
+provision_venv() { # DIR PYTHON STALE_GLOB PIP_ARGS...
+  local dir="$1" python="$2" stale="$3" old; shift 3
+  case "$stale" in */*|.*|'*'*) die "provision_venv: STALE_GLOB '${stale}' must be a name pattern with a fixed prefix";; esac
+  [ -f "${dir}/.complete" ] && return 0
+  command -v "$python" >/dev/null || die "${python} is required"
+  log "creating virtual environment ${dir}"
+  mkdir -p "$(dirname "$dir")"
+  "$python" -m venv --clear "$dir" 2>/dev/null || { apt_install python3-venv; "$python" -m venv --clear "$dir"; }
+  "${dir}/bin/pip" install -q --disable-pip-version-check "$@" > "${dir}/pip-install.log" 2>&1 \
+    || { tail -30 "${dir}/pip-install.log" >&2; die "pip install $* failed (log ${dir}/pip-install.log)"; }
+  "${dir}/bin/pip" freeze --disable-pip-version-check > "${dir}/pip-freeze.txt"
+  touch "${dir}/.complete"
+  [ -n "$stale" ] || return 0
+  for old in "$(dirname "$dir")"/$stale; do
+    [ -d "$old" ] && [ -f "${old}/pyvenv.cfg" ] && [ "$old" != "$dir" ] && { log "removing stale ${old}"; rm -rf "$old"; }
+  done
+  return 0
+}
+
 is_root() { [ "$(id -u)" = 0 ]; }
 
 apt_install() {
@@ -45,13 +67,12 @@ apt_install() {
 
 ensure_venv() {
   # The virtual environment is keyed by the content of requirements-dev.txt.
+  # (Its path is fixed, .venv of the checkout, so a changed key clears it first.)
   local key; key=$(sha_of "${REPO}/requirements-dev.txt")
   if [ ! -x "${VENV}/bin/ansible-playbook" ] || [ "$(cat "${VENV}/.key" 2>/dev/null)" != "$key" ]; then
-    log "creating virtual environment ${VENV} (requirements key ${key})"
-    command -v python3 >/dev/null || die "python3 is required"
-    python3 -m venv --clear "${VENV}" 2>/dev/null || { apt_install python3-venv; python3 -m venv --clear "${VENV}"; }
-    "${VENV}/bin/pip" install -q --disable-pip-version-check -r "${REPO}/requirements-dev.txt" \
-      > "${REPO}/.venv/pip-install.log" 2>&1 || { tail -30 "${REPO}/.venv/pip-install.log"; die "pip install failed"; }
+    log "requirements key ${key}"
+    rm -f "${VENV}/.complete"
+    provision_venv "${VENV}" python3 "" -r "${REPO}/requirements-dev.txt"
     echo "$key" > "${VENV}/.key"
   fi
   export PATH="${VENV}/bin:${PATH}"

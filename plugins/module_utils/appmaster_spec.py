@@ -49,6 +49,8 @@ _PROPERTY_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # Structured option -> Flink configuration key. The module turns each set (not None) value into -Dkey=value.
+# Only what the roles pass as options lives here (the framework name, and the instance's own address and ports);
+# every other Flink key reaches the appmaster through flink-conf.yaml (the flink role) or `properties`.
 FRAMEWORK_KEYS = {
     "name": "mesos.resourcemanager.framework.name",
     "role": "mesos.resourcemanager.framework.role",
@@ -56,24 +58,6 @@ FRAMEWORK_KEYS = {
     "principal": "mesos.resourcemanager.framework.principal",
     "secret": "mesos.resourcemanager.framework.secret",
     "failover_timeout": "mesos.failover-timeout",
-}
-TASK_KEYS = {
-    "cpus": "mesos.resourcemanager.tasks.cpus",
-    "gpus": "mesos.resourcemanager.tasks.gpus",
-    "disk": "mesos.resourcemanager.tasks.disk",
-    "network_bandwidth": "mesos.resourcemanager.tasks.network.bandwidth",
-    "taskmanager_cmd": "mesos.resourcemanager.tasks.taskmanager-cmd",
-    "bootstrap_cmd": "mesos.resourcemanager.tasks.bootstrap-cmd",
-    "uris": "mesos.resourcemanager.tasks.uris",
-    "hostname": "mesos.resourcemanager.tasks.hostname",
-    "user": "mesos.resourcemanager.tasks.user",
-}
-CONTAINER_KEYS = {
-    "type": "mesos.resourcemanager.tasks.container.type",
-    "image": "mesos.resourcemanager.tasks.container.image.name",
-    "volumes": "mesos.resourcemanager.tasks.container.volumes",
-    "docker_parameters": "mesos.resourcemanager.tasks.container.docker.parameters",
-    "force_pull_image": "mesos.resourcemanager.tasks.container.docker.force-pull-image",
 }
 TOP_KEYS = {
     "mesos_master": "mesos.master",
@@ -174,26 +158,16 @@ def property_value(key: str, value: Any, option: str = "properties") -> str:
     )
 
 
-def _join(value: Any) -> Any:
-    """Lists become Flink's comma-separated form; dicts become k=v pairs (docker parameters, labels)."""
-    if isinstance(value, (list, tuple)):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return ",".join(f"{k}={v}" for k, v in sorted(value.items()))
-    return value
-
-
 def structured_properties(params: Mapping[str, Any]) -> Dict[str, Any]:
     """Map the module's structured options to Flink keys. Unset (None) options are left to flink-conf.yaml."""
     out: Dict[str, Any] = {}
     for opt, key in TOP_KEYS.items():
         if params.get(opt) not in (None, ""):
             out[key] = params[opt]
-    for group, keys in (("framework", FRAMEWORK_KEYS), ("tasks", TASK_KEYS), ("container", CONTAINER_KEYS)):
-        values = params.get(group) or {}
-        for opt, key in keys.items():
-            if values.get(opt) is not None and values.get(opt) != [] and values.get(opt) != {}:
-                out[key] = _join(values[opt])
+    values = params.get("framework") or {}
+    for opt, key in FRAMEWORK_KEYS.items():
+        if values.get(opt) is not None:
+            out[key] = values[opt]
     if params.get("mode") == "job" and params.get("jobgraph_path"):
         out["internal.jobgraph-path"] = params["jobgraph_path"]
     return out
@@ -206,9 +180,8 @@ def dynamic_properties(params: Mapping[str, Any]) -> Dict[str, str]:
     reverse = {}
     for opt, key in TOP_KEYS.items():
         reverse[key] = opt
-    for group, keys in (("framework", FRAMEWORK_KEYS), ("tasks", TASK_KEYS), ("container", CONTAINER_KEYS)):
-        for opt, key in keys.items():
-            reverse[key] = f"{group}.{opt}"
+    for opt, key in FRAMEWORK_KEYS.items():
+        reverse[key] = f"framework.{opt}"
     reverse["internal.jobgraph-path"] = "jobgraph_path"
     out: Dict[str, str] = {}
     for key, value in free.items():
@@ -275,7 +248,8 @@ def effective_config(conf: Mapping[str, str], props: Mapping[str, str]) -> Dict[
 def build_environment(
     params: Mapping[str, Any], file_env: Mapping[str, str], conf_dir: str, log_dir: str
 ) -> Dict[str, str]:
-    """The appmaster's environment: env files first, then the explicit options (which win).
+    """The appmaster's environment: env files first (the flink role's HADOOP_CLASSPATH, MESOS_NATIVE_JAVA_LIBRARY
+    and JVM_ARGS), then ``environment`` (which wins).
 
     Only JVM_ARGS reaches the appmaster JVM (mesos-jobmanager.sh ignores env.java.opts), so the Java flags go
     there. FLINK_IDENT_STRING is the instance name so that two instances on one host write two log files.
@@ -284,12 +258,6 @@ def build_environment(
     env["FLINK_CONF_DIR"] = conf_dir
     env["FLINK_LOG_DIR"] = log_dir
     env["FLINK_IDENT_STRING"] = params["name"]
-    if params.get("hadoop_classpath") is not None:
-        env["HADOOP_CLASSPATH"] = params["hadoop_classpath"]
-    if params.get("mesos_native_library"):
-        env["MESOS_NATIVE_JAVA_LIBRARY"] = params["mesos_native_library"]
-    if params.get("jvm_args") is not None:
-        env["JVM_ARGS"] = " ".join(params["jvm_args"])
     for key, value in (params.get("environment") or {}).items():
         if not _ENV_NAME.match(str(key)):
             raise SpecError(f"environment.{key}: not a valid environment variable name.")

@@ -104,46 +104,12 @@ options:
       principal: {description: Principal for framework authentication., type: str}
       secret: {description: Secret sent with the principal. Masked in results and diffs; visible in the process list to local users., type: str}
       failover_timeout: {description: Seconds Mesos keeps the framework after the appmaster disconnects., type: int}
-  tasks:
-    description: TaskManager task settings (C(mesos.resourcemanager.tasks.*)).
-    type: dict
-    suboptions:
-      cpus: {description: CPUs per TaskManager (0 lets Flink use the slot count)., type: float}
-      gpus: {description: GPUs per TaskManager., type: int}
-      disk: {description: Disk in MB per TaskManager., type: int}
-      network_bandwidth: {description: Network bandwidth in MB/s per TaskManager., type: int}
-      taskmanager_cmd: {description: Command that starts a TaskManager on the agent., type: str}
-      bootstrap_cmd: {description: Command run before the TaskManager., type: str}
-      uris: {description: URIs the Mesos fetcher downloads into the sandbox., type: list, elements: str}
-      hostname: {description: TaskManager hostname pattern (C(_TASK_) placeholder)., type: str}
-      user: {description: User of the TaskManager tasks., type: str}
-  container:
-    description: TaskManager container settings (C(mesos.resourcemanager.tasks.container.*)).
-    type: dict
-    suboptions:
-      type: {description: C(mesos) or C(docker)., type: str, choices: [mesos, docker]}
-      image: {description: Image name (docker containers)., type: str}
-      volumes: {description: Volumes as C(host:container:mode)., type: list, elements: str}
-      docker_parameters: {description: Docker parameters (C(key=value) pairs)., type: dict}
-      force_pull_image: {description: Pull the image before every task., type: bool}
   properties:
     description:
       - Any other Flink configuration keys, passed as C(-Dkey=value). Values must be strings, numbers or
         booleans; a key also set by a structured option is an error.
     type: dict
     default: {}
-  hadoop_classpath:
-    description: C(HADOOP_CLASSPATH). Flink on Mesos needs Hadoop classes even without HDFS.
-    type: str
-  mesos_native_library:
-    description: C(MESOS_NATIVE_JAVA_LIBRARY), the path of C(libmesos.so). When given it must exist.
-    type: path
-  jvm_args:
-    description:
-      - C(JVM_ARGS), the only way to pass JVM options to the appmaster JVM (C(env.java.opts) is ignored by
-        the appmaster script). On Java 17 this must hold the java role's C(java_flink_jvm_flags).
-    type: list
-    elements: str
   environment_files:
     description:
       - Environment files on the host (C(KEY=value) lines, e.g. the flink role's C(flink_appmaster_env_file)).
@@ -220,10 +186,9 @@ EXAMPLES = r"""
       name: flink-session
       principal: flink
       secret: "{{ vault_flink_secret }}"
-    tasks:
-      cpus: 2.0
     properties:
       taskmanager.numberOfTaskSlots: 4
+      mesos.resourcemanager.tasks.cpus: 2.0
     wait_for: framework
 
 - name: Run one job as a per-job cluster
@@ -528,9 +493,10 @@ class AppmasterManager:
                                       "rpc_address" if p.get("rpc_address") else "rpc_address (jobmanager.rpc.address in flink-conf.yaml)")
             lib = self.env.get("MESOS_NATIVE_JAVA_LIBRARY")
             if lib and not os.path.isfile(lib):
-                raise spec.SpecError(f"mesos_native_library: {lib} does not exist. Set it to the libmesos.so of the "
-                                     "Mesos installation on this host (the mesos role's mesos_native_library fact), "
-                                     "or leave it empty to use java.library.path.")
+                raise spec.SpecError(f"environment: MESOS_NATIVE_JAVA_LIBRARY={lib} does not exist. Set it (in "
+                                     "environment_files or environment) to the libmesos.so of the Mesos installation "
+                                     "on this host (the mesos role's mesos_native_library fact), or leave it out to "
+                                     "use java.library.path.")
             if not os.path.isdir(self.log_dir):
                 raise spec.SpecError(f"log_dir: {self.log_dir} does not exist. Create it (the flink role creates "
                                      "flink_log_dir) or set log_dir.")
@@ -794,18 +760,7 @@ def argument_spec() -> Dict[str, Any]:
         framework=dict(type="dict", options=dict(
             name=dict(type="str"), role=dict(type="str"), user=dict(type="str"), principal=dict(type="str"),
             secret=dict(type="str", no_log=True), failover_timeout=dict(type="int"))),
-        tasks=dict(type="dict", options=dict(
-            cpus=dict(type="float"), gpus=dict(type="int"), disk=dict(type="int"),
-            network_bandwidth=dict(type="int"), taskmanager_cmd=dict(type="str"), bootstrap_cmd=dict(type="str"),
-            uris=dict(type="list", elements="str"), hostname=dict(type="str"), user=dict(type="str"))),
-        container=dict(type="dict", options=dict(
-            type=dict(type="str", choices=["mesos", "docker"]), image=dict(type="str"),
-            volumes=dict(type="list", elements="str"), docker_parameters=dict(type="dict"),
-            force_pull_image=dict(type="bool"))),
         properties=dict(type="dict", default={}),
-        hadoop_classpath=dict(type="str"),
-        mesos_native_library=dict(type="path"),
-        jvm_args=dict(type="list", elements="str"),
         environment_files=dict(type="list", elements="path", default=[]),
         environment=dict(type="dict", default={}),
         user=dict(type="str", default="flink"),

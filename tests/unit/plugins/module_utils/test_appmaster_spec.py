@@ -16,8 +16,7 @@ from ansible_collections.streamops.flink_mesos.plugins.module_utils import appma
 def params(**over: Any) -> Dict[str, Any]:
     p: Dict[str, Any] = dict(
         name="session", mode="session", jobgraph_path=None, mesos_master="master1:5050", rpc_address="am1",
-        rest_port=8081, framework=None, tasks=None, container=None, properties={}, hadoop_classpath=None,
-        mesos_native_library=None, jvm_args=None, environment={},
+        rest_port=8081, framework=None, properties={}, environment={},
     )
     p.update(over)
     return p
@@ -64,18 +63,13 @@ def test_instance_names() -> None:
 def test_structured_options_become_flink_keys() -> None:
     props = spec.dynamic_properties(params(
         framework={"name": "fl", "secret": "s3", "failover_timeout": 60, "role": None},
-        tasks={"cpus": 2.0, "uris": ["http://a/x", "http://b/y"]},
-        container={"type": "docker", "docker_parameters": {"b": 2, "a": 1}, "force_pull_image": True},
-        properties={"taskmanager.numberOfTaskSlots": 4, "state.backend.incremental": False},
+        properties={"taskmanager.numberOfTaskSlots": 4, "state.backend.incremental": False,
+                    "mesos.resourcemanager.tasks.cpus": 2.0},
     ))
     assert props == {
         "mesos.master": "master1:5050", "jobmanager.rpc.address": "am1", "rest.port": "8081",
         "mesos.resourcemanager.framework.name": "fl", "mesos.resourcemanager.framework.secret": "s3",
         "mesos.failover-timeout": "60", "mesos.resourcemanager.tasks.cpus": "2.0",
-        "mesos.resourcemanager.tasks.uris": "http://a/x,http://b/y",
-        "mesos.resourcemanager.tasks.container.type": "docker",
-        "mesos.resourcemanager.tasks.container.docker.parameters": "a=1,b=2",
-        "mesos.resourcemanager.tasks.container.docker.force-pull-image": "true",
         "taskmanager.numberOfTaskSlots": "4", "state.backend.incremental": "false",
     }
 
@@ -104,9 +98,9 @@ def test_command_line_is_script_plus_sorted_dynamic_properties() -> None:
     assert argv == ["/opt/flink/bin/mesos-appmaster.sh", "-Da.k=x y", "-Dz.k=1"]
 
 
-def test_environment_options_win_over_env_files() -> None:
+def test_environment_option_wins_over_env_files() -> None:
     env = spec.build_environment(
-        params(hadoop_classpath="/h/*", jvm_args=["--add-opens=a", "--add-exports=b"], environment={"X": 1}),
+        params(environment={"X": 1, "JVM_ARGS": "--add-opens=a --add-exports=b", "HADOOP_CLASSPATH": "/h/*"}),
         {"JVM_ARGS": "old", "HADOOP_CLASSPATH": "old", "JAVA_HOME": "/usr/lib/jvm/j17"},
         "/etc/flink", "/var/log/flink",
     )
