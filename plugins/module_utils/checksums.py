@@ -30,7 +30,7 @@ def problems(value: Any, variable: str, allow_empty: bool = False) -> List[str]:
             return []
         return [f"{variable} is empty; set it to '<algorithm>:<hex digest>' or '<algorithm>:<URL of a checksum "
                 f"file>' (algorithms: {', '.join(ALGORITHMS)})."]
-    algorithm, _, digest = text.partition(":")
+    algorithm, _sep, digest = text.partition(":")
     if algorithm.lower() not in ALGORITHMS or not digest:
         return [f"{variable} is '{text}'; set it to '<algorithm>:<hex digest>' or '<algorithm>:<URL of a checksum "
                 f"file>' with an algorithm among {', '.join(ALGORITHMS)}, e.g. 'sha512:<128 hex digits>'."]
