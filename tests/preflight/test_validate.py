@@ -93,3 +93,13 @@ def test_job_playbook_validates_the_job_first(result) -> None:
     """job.yml imports validate.yml for java and flink_job: a bad job name is refused before the job play."""
     refused(result, "[am-1] flink_job: flink_job_name: 'bad name!' is not a valid instance name")
     assert "PLAY [Submit a Flink job as a per-job cluster on Mesos]" not in result.output, result.output
+
+
+@preflight_run(lambda: _validate({"flink_session_state": "running", "flink_mesos_session": False}))
+def test_per_job_only_cluster_does_not_check_the_session(result) -> None:
+    """flink_mesos_session=false (site.yml without a session): flink_session's inputs are not its business; the
+    same input is refused in test_every_problem_is_listed_at_once, so this pass is caused by the switch."""
+    assert result.rc == 0, result.output
+    assert "Stop with every problem found" in result.output
+    assert "item=flink_session" not in result.output, result.output
+    assert "item=flink)" in result.output, result.output

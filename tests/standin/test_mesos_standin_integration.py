@@ -154,6 +154,15 @@ def task(task_id: str, offer: dict[str, Any], command: str, resources: str = "cp
             "command": {"value": command, **command_extra}}
 
 
+def running(pid: int) -> bool:
+    """Whether the process exists and is not a zombie. Reading /proc races with the exit (ProcessLookupError
+    between an exists() check and the read), so a failed read means it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_bytes().split()[2] != b"Z"
+    except OSError:
+        return False
+
+
 def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -428,9 +437,9 @@ def test_master_restart_agent_reregisters_and_reports_its_running_task(tmp_path:
         assert back.first["type"] == "SUBSCRIBED" and back.framework_id == sched.framework_id
         assert back.call("RECONCILE", reconcile={"tasks": [{"task_id": {"value": "survivor"}}]})[0] == 202
         assert back.update("survivor")["state"] == "TASK_RUNNING"
-        assert Path(f"/proc/{pid}").exists(), "the task kept running through the master restart"
+        assert running(pid), "the task kept running through the master restart"
         assert back.call("TEARDOWN")[0] == 202
-        eventually(lambda: not Path(f"/proc/{pid}").exists() or b"Z" in Path(f"/proc/{pid}/stat").read_bytes().split()[2])
+        eventually(lambda: not running(pid))
     finally:
         agent.stop()
         master.stop()
