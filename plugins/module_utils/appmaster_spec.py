@@ -49,8 +49,8 @@ _PROPERTY_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # Structured option -> Flink configuration key. The module turns each set (not None) value into -Dkey=value.
-# Only what the roles pass as options lives here (the framework name, and the instance's own address and ports);
-# every other Flink key reaches the appmaster through flink-conf.yaml (the flink role) or `properties`.
+# Only the framework settings and the instance's own master, address and port are options; every other Flink key
+# reaches the appmaster through flink-conf.yaml (the flink role) or `properties`.
 FRAMEWORK_KEYS = {
     "name": "mesos.resourcemanager.framework.name",
     "role": "mesos.resourcemanager.framework.role",

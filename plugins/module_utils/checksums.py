@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any, List
 
-# What ansible.builtin.get_url verifies, with the length of each digest in hex digits.
+# What ansible.builtin.get_url verifies, with the length of each digest in hex digits. The names are
+# case-sensitive there (AnsibleModule.digest_from_file); the hex digest is not (get_url lowercases it).
 ALGORITHMS = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128}
 _URL = re.compile(r"^(https?|ftp|file)://\S+$")
 _HEX = re.compile(r"^[0-9A-Fa-f]+$")
@@ -31,12 +32,12 @@ def problems(value: Any, variable: str, allow_empty: bool = False) -> List[str]:
         return [f"{variable} is empty; set it to '<algorithm>:<hex digest>' or '<algorithm>:<URL of a checksum "
                 f"file>' (algorithms: {', '.join(ALGORITHMS)})."]
     algorithm, _sep, digest = text.partition(":")
-    if algorithm.lower() not in ALGORITHMS or not digest:
+    if algorithm not in ALGORITHMS or not digest:
         return [f"{variable} is '{text}'; set it to '<algorithm>:<hex digest>' or '<algorithm>:<URL of a checksum "
                 f"file>' with an algorithm among {', '.join(ALGORITHMS)}, e.g. 'sha512:<128 hex digits>'."]
     if _URL.match(digest):
         return []
-    want = ALGORITHMS[algorithm.lower()]
+    want = ALGORITHMS[algorithm]
     if not _HEX.match(digest) or len(digest) != want:
         return [f"{variable} is '{text}': a {algorithm} digest is {want} hex digits (got {len(digest)} characters"
                 f"{'' if _HEX.match(digest) else ', not all hex'}). Copy the digest again or give the URL of the "

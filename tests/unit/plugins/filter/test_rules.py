@@ -64,7 +64,7 @@ def test_secret_keys_follow_the_module_rule() -> None:
 
 
 @pytest.mark.parametrize("value", [
-    "sha512:" + "a" * 128, "SHA256:" + "F" * 64, "md5:" + "0" * 32, "sha1:" + "1" * 40,
+    "sha512:" + "a" * 128, "sha256:" + "F" * 64, "md5:" + "0" * 32, "sha1:" + "1" * 40,
     "sha512:https://mirror.example/flink.tgz.sha512", "sha256:file:///srv/x.sha256"])
 def test_checksums_get_url_verifies_pass(value: str) -> None:
     assert rules.checksum_problems(value, "flink_archive_checksum") == []
@@ -77,7 +77,7 @@ def test_truncated_digest_names_the_variable_and_the_length() -> None:
     assert "not all hex" in rules.checksum_problems("sha256:" + "z" * 64, "c")[0]
 
 
-@pytest.mark.parametrize("value", ["crc32:abcd", "3f1c" * 32, "sha512:", "sha-512:" + "a" * 128])
+@pytest.mark.parametrize("value", ["crc32:abcd", "3f1c" * 32, "sha512:", "sha-512:" + "a" * 128, "SHA256:" + "f" * 64])
 def test_unknown_algorithms_and_bare_digests_are_refused(value: str) -> None:
     (problem,) = rules.checksum_problems(value, "mesos_package_file_checksum")
     assert problem.startswith(f"mesos_package_file_checksum is '{value}'; set it to '<algorithm>:<hex digest>'")
