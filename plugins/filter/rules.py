@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, List
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.streamops.flink_mesos.plugins.module_utils import appmaster_spec, checksums, mesos_values
+from ansible_collections.streamops.flink_mesos.plugins.module_utils import appmaster_spec, artifacts, checksums, mesos_values
 
 
 def mesos_value_problems(given: Any, kind: str, variable: str) -> List[str]:
@@ -44,6 +44,14 @@ def mesos_master_problems(value: Any, variable: str) -> List[str]:
 def checksum_problems(value: Any, variable: str, allow_empty: bool = False) -> List[str]:
     """An artifact checksum get_url can verify (module_utils/checksums.py); empty only when `allow_empty`."""
     return checksums.problems(value, variable, allow_empty=allow_empty)
+
+
+def artifact_problems(entries: Any, variable: str, suffix: str = "", dests: Any = None,
+                      allow_empty: bool = True) -> List[str]:
+    """Problems of a list of artifacts to download (module_utils/artifacts.py): hadoop_jars, flink_user_jars and
+    the list the roles hand to _common's download step."""
+    return artifacts.list_problems(entries, variable, suffix=suffix, dests=list(dests) if dests else None,
+                                   allow_empty=allow_empty)
 
 
 def instance_name_problems(value: Any, variable: str) -> List[str]:
@@ -92,6 +100,7 @@ class FilterModule:
             "mesos_master_problems": mesos_master_problems,
             "path_problems": path_problems,
             "checksum_problems": checksum_problems,
+            "artifact_problems": artifact_problems,
             "instance_name_problems": instance_name_problems,
             "secret_keys": secret_keys,
         }

@@ -193,7 +193,7 @@ def _configure_verbose(workdir: Path, secrets: bool) -> Run:
     the logging files are copied only when it exists)."""
     role_vars: dict[str, Any] = {**GOOD, "flink_conf_dir": str(workdir / "etc"),
                                  "flink_appmaster_env_file": str(workdir / "etc" / "appmaster.env"),
-                                 "__flink_unpacked": {"stat": {"exists": False}}}
+                                 "__flink_unpacked": False}
     if secrets:
         role_vars.update(flink_framework_principal="flink", flink_framework_secret=SECRET,
                          flink_conf_extra={"security.ssl.rest.keystore-password": KEYSTORE_PASSWORD})

@@ -16,7 +16,7 @@ ROLES = Path(__file__).resolve().parents[4] / "roles"
 
 def test_filters_are_registered() -> None:
     names = {"mesos_value_problems", "address_problems", "mesos_master_problems", "path_problems", "secret_keys",
-             "checksum_problems", "instance_name_problems"}
+             "checksum_problems", "instance_name_problems", "artifact_problems"}
     assert set(rules.FilterModule().filters()) == names
 
 
@@ -106,3 +106,42 @@ def _choices(role: str, option: str) -> list:
 def test_role_wait_levels_are_the_modules(role: str, option: str) -> None:
     """Role argument specs are static YAML; this keeps their copy of readiness.WAIT_LEVELS (the home) equal."""
     assert _choices(role, option) == list(readiness.WAIT_LEVELS)
+
+
+SHA = "sha512:" + "a" * 128
+
+
+@pytest.mark.parametrize("entries", [
+    [],
+    [{"url": "https://repo.example.com/a.jar", "checksum": SHA}],
+    [{"src": "/srv/jars/a.jar", "checksum": "sha512:https://repo.example.com/a.jar.sha512", "dest": "usrlib"}],
+])
+def test_good_artifact_lists_pass(entries: list) -> None:
+    assert rules.artifact_problems(entries, "flink_user_jars", ".jar", ["lib", "usrlib"]) == []
+
+
+@pytest.mark.parametrize("entry, hint", [
+    ({"checksum": SHA}, "exactly one of url"),
+    ({"url": "https://r/a.jar", "src": "/a.jar", "checksum": SHA}, "exactly one of url"),
+    ({"url": "ftp://r/a.jar", "checksum": SHA}, "http://, https:// or file://"),
+    ({"src": "jars/a.jar", "checksum": SHA}, "absolute controller path"),
+    ({"url": "https://r/a.zip", "checksum": SHA}, "of a .jar"),
+    ({"url": "https://r/a.jar", "checksum": SHA, "dest": "plugins"}, "dest: lib or usrlib"),
+    ({"url": "https://r/a.jar"}, "Its checksum is empty"),
+    ({"url": "https://r/a.jar", "checksum": "sha512:3f1c"}, "a sha512 digest is 128 hex digits"),
+    ("https://r/a.jar", "exactly one of url"),
+])
+def test_bad_artifact_entries_name_their_index(entry, hint: str) -> None:
+    good = {"url": "https://r/ok.jar", "checksum": SHA}
+    problems = rules.artifact_problems([good, entry], "flink_user_jars", ".jar", ["lib", "usrlib"])
+    assert len(problems) == 1 and problems[0].startswith("flink_user_jars[1] is "), problems
+    assert hint in problems[0], problems
+
+
+def test_artifact_list_rules_for_the_whole_list() -> None:
+    assert rules.artifact_problems("a.jar", "hadoop_jars")[0].startswith("hadoop_jars is \"a.jar\"; set it to a list")
+    assert rules.artifact_problems([], "hadoop_jars", allow_empty=False) == [
+        "hadoop_jars is empty; give it at least one entry (a mapping with url or src and a checksum)."]
+    # An entry may name its own variable (the lists the roles hand to _common's download step).
+    labelled = [{"url": "https://r/flink.tgz", "checksum": "crc32:1", "variable": "flink_archive_url"}]
+    assert rules.artifact_problems(labelled, "the download list")[0].startswith("flink_archive_url is {")
