@@ -163,12 +163,11 @@ def floor_plan(inventory: Mapping[str, object], flink_tgz: str, hadoop_jars: Seq
     return plan
 
 
-def site_args(driver_url: str) -> List[str]:
-    """Extra site.yml arguments: the TEST-ONLY stand-in scheduler driver as a user jar, as tools/lab passes it."""
-    if not driver_url:
-        return []
-    jars = [{"url": driver_url, "checksum": f"sha512:{driver_url}.sha512", "dest": "lib"}]
-    return ["-e", json.dumps({"flink_user_jars": jars})]
+def site_args(driver_jars: str) -> List[str]:
+    """Extra site.yml arguments, as tools/lab passes them: the harness's FLINK_MESOS_DRIVER_JARS (tools/lib.sh; the
+    TEST-ONLY stand-in scheduler driver, or [] with real Mesos) as the flink role's user jars."""
+    jars = json.loads(driver_jars or "[]")
+    return ["-e", json.dumps({"flink_user_jars": jars})] if jars else []
 
 
 def summarise(rows: Sequence[Mapping[str, object]], floor_s: Optional[float]) -> Dict[str, Optional[float]]:
@@ -297,8 +296,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cache = Path(env("FLINK_MESOS_CACHE"))
     mirror_dir = Path(env("FLINK_MESOS_MIRROR_DIR"))
     access_log = cache / "mirror-access.log"
-    mesos_deb = os.environ.get("MESOS_PACKAGE") or env("FLINK_MESOS_STANDIN_DEB")
-    extra = site_args(os.environ.get("BENCH_DRIVER_URL", ""))
+    # The package the harness chose (tools/lib.sh, export_mesos_source): the real one, or the stand-in's mirror file.
+    real = env("FLINK_MESOS_SOURCE") == "real"
+    mesos_deb = env("FLINK_MESOS_PACKAGE_PATH") if real else env("FLINK_MESOS_STANDIN_DEB")
+    extra = site_args(os.environ.get("FLINK_MESOS_DRIVER_JARS", ""))
     work = cache / "bench"
     work.mkdir(parents=True, exist_ok=True)
     sizes = mirror_sizes(mirror_dir)
@@ -349,7 +350,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "uname": " ".join(os.uname())},
-        "mesos": "MESOS_PACKAGE (real Mesos)" if os.environ.get("MESOS_PACKAGE") else "TEST-ONLY Mesos stand-in",
+        "mesos": "MESOS_PACKAGE (real Mesos)" if real else "TEST-ONLY Mesos stand-in",
         "runs": args.runs, "rows": rows, "ratios": ratios, "mirror_fetches": fetches,
     }
     out = work / f"converge-{report['when'].replace(':', '')}.json"

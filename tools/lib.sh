@@ -162,6 +162,45 @@ ensure_mirror() {
   if [ -f "${standin}/mesos-standin-scheduler-driver-1.11.0.jar" ]; then
     export FLINK_MESOS_STANDIN_DRIVER_JAR="${standin}/mesos-standin-scheduler-driver-1.11.0.jar"
   fi
+  export_mesos_source
+}
+
+# The ONE place the harness chooses Mesos, for every tool (the Molecule scenarios through .config/molecule/config.yml,
+# tools/lab and tools/bench_converge through inventories/lab, tools/matrix): a REAL Mesos package file when
+# MESOS_PACKAGE names one; else the TEST-ONLY Mesos stand-in package and the TEST-ONLY pure-Java scheduler driver
+# (in place of libmesos) from the artifact mirror. The consumers read only what this exports:
+#   FLINK_MESOS_SOURCE            real | standin
+#   FLINK_MESOS_PACKAGE_PATH      the real package (a controller path), empty for the stand-in
+#   FLINK_MESOS_PACKAGE_URL       the stand-in package on the mirror, empty for a real package
+#   FLINK_MESOS_PACKAGE_CHECKSUM  for the mesos role's mesos_package_file_checksum
+#   FLINK_MESOS_DRIVER_JARS       JSON list for the flink role's public flink_user_jars ([] with real Mesos)
+mesos_source_banner() { # TOOL -> the first and last line of a tool that may fall back to the stand-in
+  if [ -n "${MESOS_PACKAGE:-}" ]; then
+    echo "$1: Mesos from MESOS_PACKAGE=${MESOS_PACKAGE} (real Mesos)."
+  else
+    echo "$1: NO REAL MESOS CONFIGURED - using the TEST-ONLY Mesos stand-in and the TEST-ONLY pure-Java scheduler" \
+      "driver in place of libmesos. They are NOT Mesos: a result here is about Flink, the roles and the modules," \
+      "not about Mesos. Set MESOS_PACKAGE=/path/to/mesos-1.11.deb for a real run."
+  fi
+}
+
+export_mesos_source() {
+  if [ -n "${MESOS_PACKAGE:-}" ]; then
+    [ -f "${MESOS_PACKAGE}" ] || die "MESOS_PACKAGE=${MESOS_PACKAGE} is not a file; point it at a Mesos 1.11 package file"
+    export FLINK_MESOS_SOURCE=real FLINK_MESOS_PACKAGE_URL="" FLINK_MESOS_DRIVER_JARS="[]"
+    FLINK_MESOS_PACKAGE_PATH="$(readlink -f "${MESOS_PACKAGE}")"
+    FLINK_MESOS_PACKAGE_CHECKSUM="sha512:$(sha512sum "${MESOS_PACKAGE}" | cut -d' ' -f1)"
+  else
+    [ -n "${FLINK_MESOS_STANDIN_DEB:-}" ] || die "the TEST-ONLY stand-in package was not built (tests/mesos_standin/build-deb.sh)"
+    [ -n "${FLINK_MESOS_STANDIN_DRIVER_JAR:-}" ] || die "the TEST-ONLY scheduler driver was not built (tests/mesos_standin/driver)"
+    local base="${FLINK_MESOS_MIRROR_URL}/mesos-standin" jar
+    jar="${base}/$(basename "${FLINK_MESOS_STANDIN_DRIVER_JAR}")"
+    export FLINK_MESOS_SOURCE=standin FLINK_MESOS_PACKAGE_PATH=""
+    FLINK_MESOS_PACKAGE_URL="${base}/$(basename "${FLINK_MESOS_STANDIN_DEB}")"
+    FLINK_MESOS_PACKAGE_CHECKSUM="sha512:${FLINK_MESOS_PACKAGE_URL}.sha512"
+    FLINK_MESOS_DRIVER_JARS="[{\"url\": \"${jar}\", \"checksum\": \"sha512:${jar}.sha512\", \"dest\": \"lib\"}]"
+  fi
+  export FLINK_MESOS_PACKAGE_PATH FLINK_MESOS_PACKAGE_URL FLINK_MESOS_PACKAGE_CHECKSUM FLINK_MESOS_DRIVER_JARS
 }
 
 mirror_answers() { curl -fsS -o /dev/null "${FLINK_MESOS_MIRROR_URL}/index.txt" 2>/dev/null; }

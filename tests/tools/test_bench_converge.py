@@ -84,8 +84,8 @@ def test_floor_plan_puts_each_install_where_site_yml_does() -> None:
 
 
 def test_site_args_pass_the_standin_driver_only_when_given() -> None:
-    assert bench.site_args("") == []
-    args = bench.site_args("http://m/d.jar")
+    assert bench.site_args("") == [] and bench.site_args("[]") == []
+    args = bench.site_args('[{"url": "http://m/d.jar", "checksum": "sha512:http://m/d.jar.sha512", "dest": "lib"}]')
     assert args[0] == "-e"
     assert json.loads(args[1]) == {"flink_user_jars": [
         {"url": "http://m/d.jar", "checksum": "sha512:http://m/d.jar.sha512", "dest": "lib"}]}

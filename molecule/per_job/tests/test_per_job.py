@@ -35,7 +35,7 @@ def _paths(job: str) -> tuple[str, str, str, str]:
             f"/var/log/flink/jobs/{job}/flink-{job}-mesos-appmaster-job-am.log")
 
 
-REAL_MESOS = bool(os.environ.get("MESOS_PACKAGE"))
+REAL_MESOS = os.environ.get("FLINK_MESOS_SOURCE") == "real"  # tools/lib.sh, export_mesos_source
 SESSION = "/tmp/per-job-verify-session"
 SESSION_REST = 18081
 

@@ -28,7 +28,7 @@ testinfra_hosts = ["ansible://sess-am"]
 
 UNIT = "flink-appmaster-sess.service"
 UNIT_PATH = f"/etc/systemd/system/{UNIT}"
-REAL_MESOS = bool(os.environ.get("MESOS_PACKAGE"))
+REAL_MESOS = os.environ.get("FLINK_MESOS_SOURCE") == "real"  # tools/lib.sh, export_mesos_source
 FRAMEWORK = "flink-session-scenario"
 MASTER_API = "http://sess-master:5050"
 AGENT_HOST = "sess-agent"
