@@ -14,6 +14,7 @@ import subprocess
 import threading
 import urllib.error
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
@@ -115,6 +116,19 @@ def test_doc_fragment_documents_exactly_the_spec() -> None:
     for key, definition in rest.HTTP_ARGUMENT_SPEC.items():
         assert documented[key]["type"] == definition["type"], key
         assert documented[key].get("default") == definition.get("default"), key
+
+
+@pytest.mark.parametrize("role", ["flink_session", "flink_job"])
+def test_role_http_options_are_the_one_spec(role: str) -> None:
+    """Role argument_specs have no doc fragments, so the roles' `<role>_http` sub-options are a written copy of
+    HTTP_ARGUMENT_SPEC; this keeps the copy equal (names, types, no_log) to the one spec the modules merge."""
+    roles = Path(__file__).resolve().parents[4] / "roles"
+    spec = yaml.safe_load((roles / role / "meta" / "argument_specs.yml").read_text())
+    options = spec["argument_specs"]["main"]["options"][f"{role}_http"]["options"]
+    assert set(options) == set(rest.HTTP_ARGUMENT_SPEC)
+    for key, definition in rest.HTTP_ARGUMENT_SPEC.items():
+        assert options[key]["type"] == definition["type"], (role, key)
+        assert bool(options[key].get("no_log")) == bool(definition.get("no_log")), (role, key)
 
 
 # ---- real TLS ----
