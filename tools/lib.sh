@@ -198,7 +198,7 @@ export_mesos_source() {
     export FLINK_MESOS_SOURCE=standin FLINK_MESOS_PACKAGE_PATH=""
     FLINK_MESOS_PACKAGE_URL="${base}/$(basename "${FLINK_MESOS_STANDIN_DEB}")"
     FLINK_MESOS_PACKAGE_CHECKSUM="sha512:${FLINK_MESOS_PACKAGE_URL}.sha512"
-    FLINK_MESOS_DRIVER_JARS="[{\"url\": \"${jar}\", \"checksum\": \"sha512:${jar}.sha512\", \"dest\": \"lib\"}]"
+    FLINK_MESOS_DRIVER_JARS=$(printf '[{"url": "%s", "checksum": "sha512:%s.sha512", "dest": "lib"}]' "$jar" "$jar")
   fi
   export FLINK_MESOS_PACKAGE_PATH FLINK_MESOS_PACKAGE_URL FLINK_MESOS_PACKAGE_CHECKSUM FLINK_MESOS_DRIVER_JARS
 }

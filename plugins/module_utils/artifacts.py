@@ -78,4 +78,3 @@ def list_problems(entries: Any, variable: str, suffix: str = "", dests: Optional
             entry = {key: value for key, value in entry.items() if key != "variable"}
         out.extend(entry_problems(entry, name, suffix=suffix, dests=dests))
     return out
-
