@@ -18,6 +18,7 @@ child's exit status to QUEUE_DIR/rc/<key> (its existence means the case is finis
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -103,6 +104,9 @@ def run_case(case: Path, queue: Path) -> int:
 def main(queue: Path) -> None:
     """Warm up, then work through the queue until it is empty."""
     warm_up()
+    # Objects that exist before a fork are frozen: the garbage collector of a child (and of the workers Ansible
+    # forks from it) then leaves them alone instead of writing to, and so copying, the pages it shares with us.
+    os.register_at_fork(before=gc.freeze)
     while (case := claim_next(queue)) is not None:
         (queue / "rc" / case.stem).write_text(str(run_case(case, queue)))
 

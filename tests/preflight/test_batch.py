@@ -3,7 +3,8 @@
 Why: every other preflight test trusts that the result it reads is its own run's. Ansible keeps per-process
 state (parsed arguments, warnings shown, vault context): a runner that reused one process for two runs handed the
 second the first run's arguments, so every case looked like the first. These tests put a refused and an accepted
-run through ONE runner, in both orders, and compare a batched run with a plain ansible-playbook process.
+run through ONE runner, in both orders, compare a batched run with a plain ansible-playbook process, and check
+that equal runs are run once.
 """
 from __future__ import annotations
 
@@ -50,3 +51,13 @@ def test_batched_run_prints_what_ansible_playbook_prints(tmp_path: Path) -> None
                            env=ansible_env(), capture_output=True, text=True, timeout=300, check=False)
     assert batched.rc == plain.returncode == 2, plain.stdout + plain.stderr
     assert sorted(batched.output.splitlines()) == sorted((plain.stdout + plain.stderr).splitlines())
+
+
+def test_equal_runs_run_once_and_share_the_result(tmp_path: Path) -> None:
+    """Tests that assert on the same run (grouped bad-input rows) cost one playbook run, not one each."""
+    dirs = _dirs(tmp_path, "bad-a", "bad-b", "good")
+    runs = {d.name: (GOOD if d.name == "good" else BAD, d) for d in dirs}
+    results = run_batch(runs, tmp_path / "queue")
+    assert len(list((tmp_path / "queue" / "out").glob("*.log"))) == 2
+    assert results["bad-a"].rc == results["bad-b"].rc == 2 and results["good"].rc == 0, results
+    assert results["bad-a"].output == results["bad-b"].output and REFUSAL in results["bad-b"].output

@@ -8,6 +8,7 @@ against fake local hosts (conftest.py).
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -203,3 +204,39 @@ def test_each_broken_setting_gets_its_own_sentence(result) -> None:
                     "mesos_log_dir is 'logs'; set an absolute path",
                     "mesos_health_timeout is '0'; set a whole number of seconds > 0.")
     assert "mesos_master_quorum" not in result.output, result.output
+
+
+def _verified_twice(workdir: Path, second_checksum: str | None) -> Run:
+    """Two plays of one run that each run the mesos preflight on the same package (the validation play, then the
+    mesos play, do this in site.yml); the second play may name another checksum."""
+    path, digest = _package(workdir)
+    first = {"mesos_install_method": "package_file", "mesos_package_file_url": f"file://{path}",
+             "mesos_package_file_checksum": f"sha512:{digest}"}
+    second = {**first, "mesos_package_file_checksum": second_checksum or first["mesos_package_file_checksum"]}
+    plays = [{"name": f"preflight {n}", "hosts": "mesos_agents", "gather_facts": False,
+              "tasks": [{"name": f"Run mesos preflight {n}",
+                         "ansible.builtin.include_role": {"name": "streamops.flink_mesos.mesos",
+                                                          "tasks_from": "preflight"},
+                         "vars": role_vars}]}
+             for n, role_vars in ((1, first), (2, second))]
+    (workdir / "twice.json").write_text(json.dumps(plays))
+    return Run("mesos", {**THREE_MASTERS, "mesos_agents": {"a1": {}, "a2": {}}}, {},
+               playbook_file=str(workdir / "twice.json"))
+
+
+DOWNLOAD_TASK = "TASK [streamops.flink_mesos._common : Download"
+
+
+@preflight_run(lambda workdir: _verified_twice(workdir, None))
+def test_artifact_verified_once_per_run(result) -> None:
+    """The second preflight of the same source and checksum in one run does not fetch and verify it again."""
+    assert result.rc == 0, result.output
+    assert result.output.count(DOWNLOAD_TASK) == 1, result.output
+    assert result.output.index(DOWNLOAD_TASK) < result.output.index("PLAY [preflight 2]"), result.output
+
+
+@preflight_run(lambda workdir: _verified_twice(workdir, "sha512:" + "0" * 128))
+def test_artifact_with_another_checksum_is_verified_again(result) -> None:
+    """A different checksum later in the run is verified again, and refused when the file does not match it."""
+    assert result.output.count(DOWNLOAD_TASK) == 2, result.output
+    _assert_refused(result, "with a matching checksum", "mesos_package_file_url / mesos_package_file_checksum")
