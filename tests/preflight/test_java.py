@@ -1,12 +1,15 @@
 """Preflight tests of the java role.
 
-Why: a wrong java_version must stop the play before apt touches a host, with a message that names the
-variable and says what to set instead. These run the role in check mode against a fake local host (see
+Why: a wrong java_version (or an incomplete archive install) must stop the play before apt or the archive
+touches a host, with a message that names the variable and says what to set instead. These run the role in check mode against a fake local host (see
 conftest.py); the only host access is the read-only distribution fact gathering.
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import platform
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +94,65 @@ def test_auto_passes_preflight(result: Any) -> None:
         pytest.skip("the java role has no vars file for this machine")
     assert result.rc == 0, result.output
     assert "failed=0" in result.output, result.output
+
+
+def _tarball(workdir: Path) -> tuple[str, str]:
+    """A small tarball standing for a Java archive: its file:// URL and real sha512."""
+    path = workdir / "jdk-11.0.99-jre.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        data = b"#!/bin/sh\necho 'openjdk version \"11.0.99\"' >&2\n"
+        info = tarfile.TarInfo("jdk-11.0.99-jre/bin/java")
+        info.size, info.mode = len(data), 0o755
+        tar.addfile(info, io.BytesIO(data))
+    return f"file://{path}", hashlib.sha512(path.read_bytes()).hexdigest()
+
+
+ARCHIVE_DOWNLOAD = "Download the Java tarball once on the controller"
+ARCHIVE_UNPACK = "Unpack the Java tarball once"
+
+
+@preflight_run(lambda: Run("java", HOSTS, {"java_install_method": "archive"}))
+def test_archive_without_release_url_and_checksum_fails(result: Any) -> None:
+    """An archive install names what it lacks: the release ('auto' only picks packages), the URL, the checksum."""
+    assert result.rc != 0, result.output
+    flat = " ".join(result.output.split())
+    assert "java_install_method=archive needs java_version set to the archive's release" in flat, result.output
+    assert "got 'auto'" in flat and "java_archive_url set to an http(s):// or file:// URL" in flat, result.output
+    assert "java_archive_checksum" in flat, result.output
+    assert ARCHIVE_DOWNLOAD not in result.output and INSTALL_TASK not in result.output, result.output
+
+
+def _archive(workdir: Path, java_version: Any, checksum: str | None = None, tasks_from: str = "main") -> Run:
+    """An archive install of a small tarball; checksum None means the tarball's real one."""
+    url, digest = _tarball(workdir)
+    return Run("java", HOSTS, {"java_install_method": "archive", "java_version": java_version,
+                               "java_archive_url": url, "java_archive_checksum": checksum or f"sha512:{digest}"},
+               tasks_from=tasks_from)
+
+
+@preflight_run(lambda workdir: _archive(workdir, 11, "sha512:" + "0" * 128))
+def test_archive_with_a_wrong_checksum_is_refused_before_unpacking(result: Any) -> None:
+    """The tarball is verified on the controller; a mismatch stops the role before anything reaches the host."""
+    assert result.rc != 0, result.output
+    flat = " ".join(result.output.split())
+    assert "with a matching checksum" in flat and "java_archive_url / java_archive_checksum" in flat, result.output
+    assert ARCHIVE_UNPACK not in result.output, result.output
+
+
+@preflight_run(lambda workdir: _archive(workdir, "11", tasks_from="preflight"))
+def test_archive_passes_preflight_on_any_distribution(result: Any) -> None:
+    """Positive control: a complete archive install passes preflight whether or not the distribution ships 11."""
+    assert result.rc == 0, result.output
+    assert "failed=0" in result.output, result.output
+
+
+@preflight_run(lambda workdir: _archive(workdir, 11, tasks_from="main") if not Path("/opt/java").exists() else None)
+def test_archive_install_in_check_mode_on_a_first_run(result: Any) -> None:
+    """Check mode on a host without the archive predicts the unpack, skips reading a java that is not there yet,
+    and still publishes java_home (the flink scenario installs the archive for real)."""
+    if result is None:
+        pytest.skip("/opt/java exists on this machine: not a first run")
+    assert result.rc == 0, result.output
+    assert ARCHIVE_UNPACK in result.output, result.output
+    assert "at /opt/java/java-11;" in result.output, result.output
+    assert not Path("/opt/java").exists(), "check mode created the archive directory"

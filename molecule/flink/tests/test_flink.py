@@ -127,6 +127,7 @@ def test_flink_conf(host) -> None:
     assert conf["containerized.taskmanager.env.HADOOP_CLASSPATH"] == HADOOP_CLASSPATH
     assert conf["containerized.taskmanager.env.FLINK_CONF_DIR"] == "/etc/flink"
     assert conf["rest.bind-address"] == "0.0.0.0", "flink_conf_extra was not merged"
+    assert conf["env.java.home"] == parse_env_file(host.file(ENV_FILE).content_string)["JAVA_HOME"]
     assert "mesos.resourcemanager.framework.secret" not in conf
     if is_appmaster(host):
         assert "high-availability" not in conf
@@ -146,6 +147,32 @@ def java_major(host) -> int:
     assert out.rc == 0, out.stderr
     version = out.stderr.split('"')[1]
     return int(version.split(".")[1]) if version.startswith("1.") else int(version.split(".")[0])
+
+
+def test_java_comes_from_the_archive_on_the_appmaster_and_from_packages_on_the_agent(host) -> None:
+    """flink-am installs Java 11 from the mirror's tarball (java_install_method=archive); the agent uses OpenJDK 17."""
+    java_home = parse_env_file(host.file(ENV_FILE).content_string)["JAVA_HOME"]
+    if is_appmaster(host):
+        assert java_home == "/opt/java/java-11"
+        link = host.file(java_home)
+        assert link.is_symlink and link.linked_to == "/opt/java/temurin-11.0.13+8-jre-jlink-x64_linux", link.linked_to
+        out = host.run(f"{java_home}/bin/java -version")
+        assert out.rc == 0 and 'version "11.0.13"' in out.stderr and "Temurin-11.0.13+8" in out.stderr, out.stderr
+        assert not host.package("openjdk-17-jre-headless").is_installed, "the archive install must not add a package"
+    else:
+        assert java_home.startswith("/usr/lib/jvm/java-17-openjdk-"), java_home
+    assert java_major(host) == (11 if is_appmaster(host) else 17)
+
+
+def test_flink_scripts_find_the_roles_java_without_java_home(host) -> None:
+    """A TaskManager that a Mesos executor starts has no JAVA_HOME: Flink's config.sh must find the role's Java
+    through env.java.home (on flink-am the archive's Java, which is not on the PATH)."""
+    java_home = parse_env_file(host.file(ENV_FILE).content_string)["JAVA_HOME"]
+    script = '. /opt/flink/bin/config.sh > /dev/null; echo "JAVA_RUN=$JAVA_RUN"'
+    out = host.run("runuser -u flink -- env -i PATH=/usr/bin:/bin FLINK_CONF_DIR=/etc/flink bash -c %s", script)
+    assert out.rc == 0 and f"JAVA_RUN={java_home}/bin/java" in out.stdout, out.stdout + out.stderr
+    if is_appmaster(host):
+        assert host.run("runuser -u flink -- env -i PATH=/usr/bin:/bin bash -c 'type java'").rc != 0, "java on PATH"
 
 
 def test_environment_file(host) -> None:
@@ -209,6 +236,9 @@ def test_jobmanager_starts_from_the_installed_tree_and_answers_rest(host) -> Non
         assert "/opt/flink/lib/flink-dist_2.12-1.13.6.jar" in jm[0] or "/opt/flink-" in jm[0]
         if java_major(host) >= 17:
             assert "--add-opens=java.base/java.util=ALL-UNNAMED" in jm[0]
+        # The JobManager says which JVM it runs on: the archive's Java 11 on this host.
+        jvm = host.run("grep -h ' JVM: ' /var/log/flink/flink-flink-standalonesession-*.log").stdout
+        assert f" - {java_major(host)}/{java_major(host)}." in jvm, jvm
         taskmanager_from_the_agent_registers(host)
     finally:
         as_flink(host, "/opt/flink/bin/jobmanager.sh stop")
