@@ -32,6 +32,9 @@ description:
     (see O(keep_on_failure)); it stays enabled.
   - Stopping sends C(DELETE /cluster) first, so the framework unregisters from Mesos at once instead of after
     C(mesos.failover-timeout), then stops the unit. O(state=absent) also removes the unit.
+  - With C(high-availability=zookeeper), before a start the module reads the FrameworkID Flink stored in ZooKeeper
+    and clears it when the Mesos master has removed that framework (see RV(ha)); any other stored ID must come back
+    for the appmaster to be ready.
   - Values not given as options come from C(flink-conf.yaml) in O(conf_dir); options win (they are dynamic
     properties). Inputs are validated before anything changes.
 author:
@@ -150,6 +153,18 @@ options:
     description: Leave the unit running (restarting) when the appmaster does not become ready.
     type: bool
     default: false
+  remove_ha_state:
+    description:
+      - With O(state=absent) only. After the appmaster is stopped and its unit removed, also remove this cluster's
+        ZooKeeper HA state (the znode C(<high-availability.zookeeper.path.root><high-availability.cluster-id>) and
+        everything under it, i.e. leader, job graphs, checkpoints and the stored FrameworkID) and, when
+        C(high-availability.storageDir) is a local path (C(file://)), the cluster's directory under it. Jobs of this
+        cluster that were still running are NOT recovered by a later start.
+      - Never touches another cluster's state; a cluster-id of C(/) (the shared root) is refused. HA settings are
+        read from C(flink-conf.yaml) in O(conf_dir) and O(properties). Storage on HDFS or S3 is reported, not
+        removed.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - streamops.flink_mesos.http_client
 attributes:
@@ -244,6 +259,60 @@ framework_id:
   description: Mesos framework id of this appmaster.
   returned: when O(wait_for=framework) and registered
   type: str
+ha:
+  description:
+    - ZooKeeper high availability of this cluster, when its configuration has C(high-availability=zookeeper).
+    - Before it starts an appmaster the module reads the FrameworkID Flink stored in ZooKeeper and asks the Mesos
+      master about it. An ID the master lists as completed (removed by its failover timeout or a teardown) is
+      cleared, with a warning; Mesos would refuse it with C(Framework has been removed) and the appmaster would
+      crash-loop. Any other stored ID is kept, and the appmaster is ready only once it re-registered with that ID.
+  returned: when the configuration has HA on and O(state) is not V(stopped) or V(absent); the stored-ID keys only
+    when the module started the appmaster (or, in check mode, would have)
+  type: dict
+  contains:
+    quorum:
+      description: C(high-availability.zookeeper.quorum).
+      type: str
+    cluster_path:
+      description: The znode of this cluster's HA state (path root plus cluster-id).
+      type: str
+    framework_id_path:
+      description: The znode holding the stored FrameworkID.
+      type: str
+      sample: /flink/flink-ha-scenario/mesos-workers/frameworkId
+    stored_framework_id:
+      description: The FrameworkID found there before the start (null when none).
+      type: str
+    stored_framework_state:
+      description: What the master said about it.
+      type: str
+      choices: [none, active, removed, unknown, not_checked]
+    cleared:
+      description: Whether the module cleared the stored ID (never in check mode).
+      type: bool
+    message:
+      description: The decision in words.
+      type: str
+ha_removed:
+  description: What O(remove_ha_state) removed (in check mode, would remove).
+  returned: when O(state=absent) and O(remove_ha_state=true)
+  type: dict
+  contains:
+    cluster_path:
+      description: The cluster's znode.
+      type: str
+    znodes_removed:
+      description: Number of znodes removed (found, in check mode).
+      type: int
+    storage_path:
+      description: The cluster's local HA storage directory; null when the storage is not a local path.
+      type: str
+    storage_removed:
+      description: Whether that directory existed and was removed (would be, in check mode).
+      type: bool
+    message:
+      description: What was done, in words.
+      type: str
 log_file:
   description: The appmaster log file.
   returned: always
@@ -288,6 +357,7 @@ framework_unregistered:
 
 import os
 import pwd
+import shutil
 import socket
 import stat
 import tempfile
@@ -296,7 +366,8 @@ from typing import Any, Dict, List, Optional
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.streamops.flink_mesos.plugins.module_utils import appmaster_spec as spec
-from ansible_collections.streamops.flink_mesos.plugins.module_utils import flink_logs, readiness, rest
+from ansible_collections.streamops.flink_mesos.plugins.module_utils import flink_logs, ha, readiness, rest
+from ansible_collections.streamops.flink_mesos.plugins.module_utils import zookeeper
 
 UNIT_DIR = "/etc/systemd/system"
 
@@ -451,6 +522,9 @@ class AppmasterManager:
         p = self.p
         try:
             spec.validate_instance(self.name)
+            if p["remove_ha_state"] and p["state"] != "absent":
+                raise spec.SpecError(f"remove_ha_state: only valid with state=absent (got state={p['state']}). "
+                                     "Remove the option or set state: absent.")
             if p["state"] in ("stopped", "absent"):
                 self.prepare_for_stop()
                 return
@@ -500,6 +574,13 @@ class AppmasterManager:
             if not os.path.isdir(self.log_dir):
                 raise spec.SpecError(f"log_dir: {self.log_dir} does not exist. Create it (the flink role creates "
                                      "flink_log_dir) or set log_dir.")
+            try:
+                self.ha = ha.settings(eff)
+            except ValueError as exc:
+                raise spec.SpecError(str(exc)) from None
+            self.expected_framework_id: Optional[str] = None
+            if self.ha is not None:
+                self.result["ha"] = ha.describe(self.ha)
             self.eff = eff
             self.rest_port = int(eff.get("rest.port", "8081"))
             self.rest_url = (p.get("rest_url") or f"http://127.0.0.1:{self.rest_port}").rstrip("/")
@@ -537,6 +618,27 @@ class AppmasterManager:
         self.rest_url = (self.p.get("rest_url") or f"http://127.0.0.1:{self.rest_port}").rstrip("/")
         self.mesos_api = self.p.get("mesos_api_url")
         self.result.update(rest_url=self.rest_url)
+        self.ha_removal = None
+        if self.p["remove_ha_state"]:
+            conf_dir = self.p.get("conf_dir") or os.path.join(self.p["flink_home"], "conf")
+            conf_text = read_text(os.path.join(conf_dir, "flink-conf.yaml"))
+            if conf_text is None:
+                raise spec.SpecError(f"remove_ha_state: {conf_dir}/flink-conf.yaml does not exist, so this cluster's "
+                                     "HA settings are unknown. Point conf_dir at it; nothing was removed.")
+            eff = spec.effective_config(spec.parse_flink_conf(conf_text), spec.dynamic_properties(self.p))
+            try:
+                settings = ha.settings(eff)
+            except ValueError as exc:
+                raise spec.SpecError(f"remove_ha_state: {exc}") from None
+            if settings is None:
+                raise spec.SpecError("remove_ha_state: this cluster's configuration has no ZooKeeper HA "
+                                     "(high-availability is not zookeeper), so it has no HA state to remove. Remove "
+                                     "the option.")
+            problem = ha.removal_problem(settings)
+            if problem:
+                raise spec.SpecError(problem)
+            self.ha_removal = (settings, ha.local_storage_path(eff.get("high-availability.storageDir", ""),
+                                                               settings.cluster_id))
 
     # ---- actions ----
     def write_unit(self, sd: Systemd) -> None:
@@ -592,8 +694,46 @@ class AppmasterManager:
         name = getattr(self, "framework_name", None)
         if name is None:
             return None
-        return rest.active_framework(self.mesos_api, name, getattr(self, "rpc_address", None), timeout=3,
-                                     http=self.http)
+        framework = rest.active_framework(self.mesos_api, name, getattr(self, "rpc_address", None), timeout=3,
+                                          http=self.http)
+        expected = getattr(self, "expected_framework_id", None)
+        if framework and expected and framework.get("id") != expected:
+            # HA restart: a framework under a NEW id means Flink lost its state; not the cluster it had.
+            self.result["ha"]["registered_framework_id"] = framework.get("id")
+            return None
+        return framework
+
+    def check_stored_framework(self) -> None:
+        """Before a start with ZooKeeper HA: clear a stored FrameworkID the Mesos master has removed, else expect it.
+
+        Reads ZooKeeper and the master only; writes (an empty FrameworkID, as Flink itself writes for "none")
+        only outside check mode and only for an ID the master lists as completed. ZooKeeper not answering fails
+        the task before the start: an HA appmaster cannot lead without it.
+        """
+        settings = self.ha
+        try:
+            with zookeeper.Client(settings.quorum, timeout=5.0) as zk:
+                stored = ha.decode_framework_id(zk.get(settings.framework_id_path))
+                frameworks = None
+                if stored and self.mesos_api:
+                    try:
+                        frameworks = rest.get_json(f"{self.mesos_api}/master/frameworks", timeout=5, http=self.http)
+                    except rest.HttpError:
+                        frameworks = None
+                state = ha.stored_id_state(stored, frameworks)
+                cleared = False
+                if ha.should_clear(state) and not self.module.check_mode:
+                    cleared = zk.set(settings.framework_id_path, b"")
+        except (zookeeper.ZooKeeperError, OSError, ValueError) as exc:
+            self.module.fail_json(
+                msg=f"high-availability.zookeeper.quorum: could not read {settings.framework_id_path} from ZooKeeper "
+                f"at {settings.quorum}: {exc}. Start the ensemble (the zookeeper role) or correct the quorum "
+                "(flink_ha_zookeeper_quorum); nothing was started.", **self.result)
+        message = ha.explain(settings, stored, state, cleared, self.module.check_mode)
+        self.result["ha"].update(ha.decision(stored, state, cleared, message))
+        self.expected_framework_id = ha.expected_framework_id(stored, state, cleared)
+        if ha.should_clear(state):
+            self.module.warn(message)
 
     def wait_unregistered(self, framework_id: Optional[str]) -> bool:
         deadline = time.monotonic() + 30
@@ -608,8 +748,42 @@ class AppmasterManager:
             time.sleep(1)
         return False
 
+    def remove_ha_state(self) -> None:
+        """Remove this cluster's znode tree and local HA storage (after the stop, so Flink cannot write them again)."""
+        settings, storage = self.ha_removal
+        check = self.module.check_mode
+        try:
+            with zookeeper.Client(settings.quorum, timeout=5.0) as zk:
+                found = 0 if not zk.exists(settings.cluster_path) else (
+                    self.count_tree(zk, settings.cluster_path) if check else zk.delete_tree(settings.cluster_path))
+        except (zookeeper.ZooKeeperError, OSError, ValueError) as exc:
+            self.module.fail_json(
+                msg=f"remove_ha_state: could not remove {settings.cluster_path} from ZooKeeper at {settings.quorum}: "
+                f"{exc}. The appmaster is stopped; start the ensemble and run again.", **self.result)
+        stored = bool(storage) and os.path.isdir(storage)
+        if stored and not check:
+            shutil.rmtree(storage)
+        verb = "would remove" if check else "removed"
+        where = (f"{storage} {'(' + verb + ')' if stored else '(not present)'}" if storage
+                 else "storage not on this host's file system: remove it with that file system's tools")
+        self.result["ha_removed"] = {
+            "cluster_path": settings.cluster_path, "znodes_removed": found, "storage_path": storage,
+            "storage_removed": stored,
+            "message": f"{verb} {found} znode(s) under {settings.cluster_path} on {settings.quorum}; HA storage: {where}.",
+        }
+        if found or stored:
+            self.result["changed"] = True
+
+    @staticmethod
+    def count_tree(zk: Any, path: str) -> int:
+        """Znodes under and including path (check mode: what delete_tree would remove)."""
+        return 1 + sum(AppmasterManager.count_tree(zk, f"{path.rstrip('/')}/{child}")
+                       for child in zk.children(path) or [])
+
     def start_and_wait(self, sd: Systemd) -> None:
         self.result["changed"] = True
+        if self.ha is not None:
+            self.check_stored_framework()
         if self.module.check_mode:
             return
         sd.run("start", self.unit)
@@ -664,6 +838,13 @@ class AppmasterManager:
         log_text = read_text(self.log_file) or ""
         journal = sd.journal()
         cause = flink_logs.classify(log_text) or flink_logs.classify(journal)
+        registered = (self.result.get("ha") or {}).get("registered_framework_id")
+        if cause is None and verdict.reason == "timeout" and registered:
+            cause = flink_logs.Cause(
+                "ha_new_framework",
+                f"The appmaster registered framework {registered}, not the stored FrameworkID "
+                f"{self.expected_framework_id} it had to re-register with, so its TaskManagers and recovered workers "
+                f"are orphaned. Check {self.ha.framework_id_path} in ZooKeeper and the appmaster log.", "")
         if cause is None and verdict.reason == "timeout":
             what = {"process": "the process to run", "rest": "the REST API at " + self.rest_url + "/overview",
                     "framework": f"framework '{self.framework_name}' from {self.rpc_address} in Mesos at {self.mesos_api}"}
@@ -720,6 +901,8 @@ class AppmasterManager:
                     sd.run("disable", self.unit, check=False)
                     os.remove(self.unit_path)
                     sd.run("daemon-reload")
+            if state == "absent" and self.ha_removal is not None:
+                self.remove_ha_state()
             self.module.exit_json(**self.result)
         was_running = installed and sd.running()
         if not was_running and port_busy("127.0.0.1", self.rest_port):
@@ -770,6 +953,7 @@ def argument_spec() -> Dict[str, Any]:
         timeout=dict(type="int", default=180),
         settle=dict(type="float", default=3.0),
         keep_on_failure=dict(type="bool", default=False),
+        remove_ha_state=dict(type="bool", default=False),
     ))
 
 

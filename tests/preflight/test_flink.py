@@ -114,6 +114,29 @@ def test_standby_appmasters_of_one_cluster_share_the_id(result) -> None:
     assert result.rc == 0, result.output
 
 
+STANDBYS = {"flink_appmaster": {"am-1": {"flink_framework_name": "orders"}, "am-2": {"flink_framework_name": "orders"}}}
+LOCAL_HA = {**GOOD, "flink_ha_enabled": True, "flink_ha_zookeeper_quorum": "zk-1:2181",
+            "flink_ha_storage_dir": "file:///var/lib/flink/ha"}
+
+
+@preflight_run(lambda: _preflight(STANDBYS, LOCAL_HA))
+def test_local_ha_storage_of_standby_appmasters_is_refused(result) -> None:
+    refused(result, "flink_ha_storage_dir is 'file:///var/lib/flink/ha'", "am-1, am-2 run this cluster",
+            "flink_ha_storage_shared=true")
+
+
+@preflight_run(lambda: _preflight(STANDBYS, {**LOCAL_HA, "flink_ha_storage_shared": True}))
+def test_local_ha_storage_declared_shared_is_accepted(result) -> None:
+    """Control: the same inventory passes once the user says the mount is shared (and a single appmaster host
+    with a local directory passes too: the ha scenario runs that way)."""
+    assert result.rc == 0, result.output
+
+
+@preflight_run(lambda: _preflight(APPMASTER, {**LOCAL_HA, "flink_ha_storage_dir": "var/lib/flink/ha"}))
+def test_ha_storage_without_scheme_or_absolute_path_is_refused(result) -> None:
+    refused(result, "flink_ha_storage_dir is 'var/lib/flink/ha'", "URI with a scheme")
+
+
 @preflight_run(lambda: _preflight(APPMASTER, {**GOOD, "flink_conf_extra": {"metrics.scope.jm": "a#b"}}))
 def test_hash_in_a_configuration_value_is_refused(result) -> None:
     refused(result, "metrics.scope.jm", "'#'")

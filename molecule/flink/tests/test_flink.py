@@ -67,7 +67,8 @@ def test_published_facts_are_recorded_on_the_host(host) -> None:
     assert fact.user == "root" and fact.mode == 0o644, (fact.user, oct(fact.mode))
     assert json.loads(fact.content_string) == {
         "flink_home": "/opt/flink", "flink_conf_dir": "/etc/flink", "flink_appmaster_env_file": ENV_FILE,
-        "flink_service_user": "flink", "flink_service_group": "flink", "flink_conf_rest_port": 8081}
+        "flink_service_user": "flink", "flink_service_group": "flink", "flink_conf_rest_port": 8081,
+        "mesos_master_endpoints": []}  # no mesos role in this scenario
 
 
 def test_flink_user_is_a_system_user(host) -> None:

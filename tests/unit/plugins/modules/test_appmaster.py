@@ -174,3 +174,185 @@ def test_job_mode_without_a_jobgraph_is_refused(capsys: pytest.CaptureFixture) -
     result = json.loads(capsys.readouterr().out)
     assert result.get("failed") is True
     assert result["msg"].startswith("jobgraph_path: required with mode=job"), result["msg"]
+
+
+# ---- ZooKeeper HA: the stored FrameworkID before a start ----------------------------------------------------------
+
+class FakeZooKeeper:
+    """Stands in for module_utils.zookeeper.Client: one znode store shared by every client of a test."""
+
+    def __init__(self, nodes: Dict[str, bytes], fail: bool = False) -> None:
+        self.nodes, self.fail, self.writes = nodes, fail, []
+
+    def __call__(self, quorum: str, timeout: float = 5.0) -> "FakeZooKeeper":
+        self.quorum = quorum
+        return self
+
+    def __enter__(self) -> "FakeZooKeeper":
+        if self.fail:
+            raise appmaster.zookeeper.ConnectionFailed(-4, "", "no ZooKeeper server of 'zk-1:2181' accepted a session")
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        return None
+
+    def get(self, path: str) -> Any:
+        return self.nodes.get(path)
+
+    def set(self, path: str, data: bytes) -> bool:
+        self.writes.append((path, data))
+        self.nodes[path] = data
+        return True
+
+    def exists(self, path: str) -> bool:
+        return any(p == path or p.startswith(path + "/") for p in self.nodes)
+
+    def children(self, path: str) -> List[str]:
+        return sorted({p[len(path) + 1:].split("/")[0] for p in self.nodes if p.startswith(path + "/")})
+
+    def delete_tree(self, path: str) -> int:
+        gone = [p for p in self.nodes if p == path or p.startswith(path + "/")]
+        for p in gone:
+            del self.nodes[p]
+        self.writes.append((path, None))
+        return len(gone) + 1  # the fake keeps leaves only; the tree's own node counts too
+
+
+ZNODE = "/flink/demo/mesos-workers/frameworkId"
+MESOS = {"frameworks": [{"id": "m-0002", "active": False}], "completed_frameworks": [{"id": "m-0001"}]}
+
+
+def ha_manager(monkeypatch: pytest.MonkeyPatch, zk: FakeZooKeeper, check_mode: bool = False,
+               answer: Any = None) -> appmaster.AppmasterManager:
+    mgr = appmaster.AppmasterManager(make_module(check_mode=check_mode, name="demo"))
+    mgr.ha = appmaster.ha.settings({"high-availability": "zookeeper", "high-availability.zookeeper.quorum": "zk-1:2181",
+                                    "high-availability.cluster-id": "/demo"})
+    mgr.result["ha"] = appmaster.ha.describe(mgr.ha)
+    mgr.mesos_api = "http://master:5050"
+    warnings: List[str] = []
+    monkeypatch.setattr(mgr.module, "warn", warnings.append)
+    mgr.warnings = warnings  # type: ignore[attr-defined]
+    monkeypatch.setattr(appmaster.zookeeper, "Client", zk)
+    monkeypatch.setattr(appmaster.rest, "get_json", lambda url, **kw: MESOS if answer is None else answer)
+    return mgr
+
+
+def test_a_framework_id_mesos_removed_is_cleared_and_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    zk = FakeZooKeeper({ZNODE: b"m-0001"})
+    mgr = ha_manager(monkeypatch, zk)
+    mgr.check_stored_framework()
+    assert zk.writes == [(ZNODE, b"")]  # the value Flink itself writes for "no framework"
+    assert mgr.result["ha"]["cleared"] is True and mgr.result["ha"]["stored_framework_state"] == "removed"
+    assert mgr.expected_framework_id is None
+    assert len(mgr.warnings) == 1 and "m-0001" in mgr.warnings[0] and ZNODE in mgr.warnings[0]
+
+
+def test_check_mode_only_says_what_it_would_clear(monkeypatch: pytest.MonkeyPatch) -> None:
+    zk = FakeZooKeeper({ZNODE: b"m-0001"})
+    mgr = ha_manager(monkeypatch, zk, check_mode=True)
+    mgr.check_stored_framework()
+    assert zk.writes == [] and zk.nodes[ZNODE] == b"m-0001"
+    assert mgr.result["ha"]["cleared"] is False and "would clear it" in mgr.result["ha"]["message"]
+
+
+@pytest.mark.parametrize("stored, answer, state", [(b"m-0002", None, "active"), (b"m-0009", None, "unknown"),
+                                                   (b"m-0001", {}, "unknown")])
+def test_any_other_framework_id_is_kept_and_expected_back(monkeypatch: pytest.MonkeyPatch, stored: bytes,
+                                                          answer: Any, state: str) -> None:
+    zk = FakeZooKeeper({ZNODE: stored})
+    mgr = ha_manager(monkeypatch, zk, answer=answer)
+    mgr.check_stored_framework()
+    assert zk.writes == [] and not mgr.warnings
+    assert mgr.result["ha"]["stored_framework_state"] == state
+    assert mgr.expected_framework_id == stored.decode()
+
+
+def test_a_new_framework_id_after_an_ha_restart_is_not_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+    mgr = ha_manager(monkeypatch, FakeZooKeeper({ZNODE: b"m-0002"}))
+    mgr.check_stored_framework()
+    mgr.framework_name, mgr.rpc_address = "Flink", "am-1"
+    monkeypatch.setattr(appmaster.rest, "active_framework", lambda *a, **kw: {"id": "m-0003"})
+    assert mgr.current_framework() is None
+    assert mgr.result["ha"]["registered_framework_id"] == "m-0003"
+    monkeypatch.setattr(appmaster.rest, "active_framework", lambda *a, **kw: {"id": "m-0002"})
+    assert mgr.current_framework() == {"id": "m-0002"}
+
+
+class Failed(Exception):
+    """fail_json, caught: the module's message and result."""
+
+
+def test_zookeeper_not_answering_fails_before_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    mgr = ha_manager(monkeypatch, FakeZooKeeper({}, fail=True))
+
+    def fail_json(msg: str, **result: Any) -> None:
+        raise Failed(msg)
+
+    monkeypatch.setattr(mgr.module, "fail_json", fail_json)
+    with pytest.raises(Failed) as exc:
+        mgr.check_stored_framework()
+    msg = str(exc.value)
+    assert msg.startswith(f"high-availability.zookeeper.quorum: could not read {ZNODE} from ZooKeeper at zk-1:2181"), msg
+    assert "nothing was started" in msg
+
+
+def absent_manager(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, zk: FakeZooKeeper, check_mode: bool = False,
+                   cluster_id: str = "/demo") -> appmaster.AppmasterManager:
+    conf = tmp_path / "conf"
+    conf.mkdir(exist_ok=True)
+    (conf / "flink-conf.yaml").write_text(
+        "high-availability: zookeeper\nhigh-availability.zookeeper.quorum: zk-1:2181\n"
+        f"high-availability.cluster-id: {cluster_id}\nhigh-availability.storageDir: file://{tmp_path}/ha\n",
+        encoding="utf-8")
+    mgr = appmaster.AppmasterManager(make_module(check_mode=check_mode, name="demo", state="absent",
+                                                 conf_dir=str(conf), remove_ha_state=True))
+    mgr.unit_path = str(tmp_path / mgr.unit)
+    monkeypatch.setattr(appmaster.zookeeper, "Client", zk)
+    return mgr
+
+
+def test_remove_ha_state_removes_only_this_clusters_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    zk = FakeZooKeeper({ZNODE: b"m-1", "/flink/demo/leader/x": b"", "/flink/other/mesos-workers/frameworkId": b"m-9"})
+    (tmp_path / "ha" / "demo" / "blob").mkdir(parents=True)
+    (tmp_path / "ha" / "other").mkdir(parents=True)
+    mgr = absent_manager(monkeypatch, tmp_path, zk)
+    mgr.prepare()
+    mgr.remove_ha_state()
+    assert list(zk.nodes) == ["/flink/other/mesos-workers/frameworkId"]
+    assert not (tmp_path / "ha" / "demo").exists() and (tmp_path / "ha" / "other").is_dir()
+    removed = mgr.result["ha_removed"]
+    assert removed["cluster_path"] == "/flink/demo" and removed["storage_removed"] is True
+    assert mgr.result["changed"] is True
+
+
+def test_remove_ha_state_in_check_mode_removes_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    zk = FakeZooKeeper({ZNODE: b"m-1"})
+    (tmp_path / "ha" / "demo").mkdir(parents=True)
+    mgr = absent_manager(monkeypatch, tmp_path, zk, check_mode=True)
+    mgr.prepare()
+    mgr.remove_ha_state()
+    assert zk.writes == [] and ZNODE in zk.nodes and (tmp_path / "ha" / "demo").is_dir()
+    assert mgr.result["ha_removed"]["message"].startswith("would remove 3 znode(s) under /flink/demo")
+    assert mgr.result["changed"] is True
+
+
+def test_remove_ha_state_refuses_the_shared_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    mgr = absent_manager(monkeypatch, tmp_path, FakeZooKeeper({}), cluster_id="/")
+
+    def fail_json(msg: str, **result: Any) -> None:
+        raise Failed(msg)
+
+    monkeypatch.setattr(mgr.module, "fail_json", fail_json)
+    with pytest.raises(Failed, match="every cluster on this ZooKeeper shares"):
+        mgr.prepare()
+
+
+def test_remove_ha_state_needs_state_absent(monkeypatch: pytest.MonkeyPatch) -> None:
+    mgr = appmaster.AppmasterManager(make_module(name="demo", state="started", remove_ha_state=True))
+
+    def fail_json(msg: str, **result: Any) -> None:
+        raise Failed(msg)
+
+    monkeypatch.setattr(mgr.module, "fail_json", fail_json)
+    with pytest.raises(Failed, match="remove_ha_state: only valid with state=absent"):
+        mgr.prepare()

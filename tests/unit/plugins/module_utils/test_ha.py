@@ -1,0 +1,111 @@
+"""HA decisions of the appmaster module: where Flink keeps the FrameworkID, and when a stored one is cleared.
+
+Why: clearing a FrameworkID that is still the cluster's live framework would orphan its TaskManagers, and keeping
+one Mesos removed makes the appmaster crash-loop ("Framework has been removed"). Only the master's own
+`completed_frameworks` list may make the module clear it.
+"""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.streamops.flink_mesos.plugins.module_utils import ha
+
+HA_CONF = {"high-availability": "zookeeper", "high-availability.zookeeper.quorum": "zk-1:2181,zk-2:2181"}
+
+
+def test_settings_none_without_zookeeper_ha() -> None:
+    assert ha.settings({}) is None
+    assert ha.settings({"high-availability": "NONE"}) is None
+
+
+def test_settings_defaults_are_flinks() -> None:
+    s = ha.settings({**HA_CONF, "high-availability": "ZooKeeper"})
+    assert s is not None
+    assert s.framework_id_path == "/flink/default/mesos-workers/frameworkId"
+    assert s.cluster_path == "/flink/default"
+
+
+def test_settings_follow_the_configured_paths() -> None:
+    s = ha.settings({**HA_CONF, "high-availability.cluster-id": "/flink-ha-scenario",
+                     "high-availability.zookeeper.path.root": "/apps/flink/",
+                     "high-availability.zookeeper.path.mesos-workers": "/workers-of-mesos"})
+    assert s is not None
+    assert s.framework_id_path == "/apps/flink/flink-ha-scenario/workers-of-mesos/frameworkId"
+    assert s.quorum == "zk-1:2181,zk-2:2181"
+
+
+def test_settings_refuse_ha_without_quorum() -> None:
+    with pytest.raises(ValueError, match="high-availability.zookeeper.quorum is empty"):
+        ha.settings({"high-availability": "zookeeper"})
+
+
+@pytest.mark.parametrize("data, expected", [(None, ""), (b"", ""), (b"abc-0001\n", "abc-0001")])
+def test_decode_framework_id(data, expected) -> None:
+    assert ha.decode_framework_id(data) == expected
+
+
+FRAMEWORKS = {
+    "frameworks": [{"id": "m-0002", "active": False}],
+    "completed_frameworks": [{"id": "m-0001"}, {"id": "m-0002"}],
+}
+
+
+@pytest.mark.parametrize("stored, answer, state", [
+    ("", FRAMEWORKS, ha.NONE),
+    ("m-0001", FRAMEWORKS, ha.REMOVED),
+    # Listed as active (even inactive within its failover timeout) beats completed: the master accepts it.
+    ("m-0002", FRAMEWORKS, ha.ACTIVE),
+    ("m-0003", FRAMEWORKS, ha.UNKNOWN),
+    ("m-0001", None, ha.NOT_CHECKED),
+    ("m-0001", {"frameworks": None}, ha.UNKNOWN),
+])
+def test_stored_id_state(stored, answer, state) -> None:
+    assert ha.stored_id_state(stored, answer) == state
+
+
+@pytest.mark.parametrize("state", [ha.NONE, ha.ACTIVE, ha.UNKNOWN, ha.NOT_CHECKED])
+def test_only_a_removed_id_is_cleared(state) -> None:
+    assert not ha.should_clear(state)
+    assert ha.should_clear(ha.REMOVED)
+
+
+def test_expected_framework_id() -> None:
+    assert ha.expected_framework_id("m-0002", ha.ACTIVE, False) == "m-0002"
+    assert ha.expected_framework_id("m-0003", ha.UNKNOWN, False) == "m-0003"
+    assert ha.expected_framework_id("m-0001", ha.REMOVED, True) is None
+    # Check mode: not cleared, but the real run would clear it, so no ID is expected either.
+    assert ha.expected_framework_id("m-0001", ha.REMOVED, False) is None
+    assert ha.expected_framework_id("", ha.NONE, False) is None
+
+
+def test_explain_says_what_and_where() -> None:
+    s = ha.settings(HA_CONF)
+    removed = ha.explain(s, "m-0001", ha.REMOVED, True, check_mode=False)
+    assert "m-0001" in removed and s.framework_id_path in removed and "cleared it" in removed
+    assert "Framework has been removed" in removed
+    assert "would clear it" in ha.explain(s, "m-0001", ha.REMOVED, False, check_mode=True)
+    assert "kept (active" in ha.explain(s, "m-0002", ha.ACTIVE, False, check_mode=False)
+    out = ha.decision("m-0001", ha.REMOVED, True, removed)
+    assert out["stored_framework_id"] == "m-0001" and out["cleared"] is True
+    assert ha.decision("", ha.NONE, False, "x")["stored_framework_id"] is None
+    assert ha.describe(s) == {"quorum": "zk-1:2181,zk-2:2181", "cluster_path": "/flink/default",
+                              "framework_id_path": "/flink/default/mesos-workers/frameworkId"}
+
+
+@pytest.mark.parametrize("storage, cluster_id, expected", [
+    ("file:///var/lib/flink/ha", "/flink-ha-scenario", "/var/lib/flink/ha/flink-ha-scenario"),
+    ("/var/lib/flink/ha/", "sess", "/var/lib/flink/ha/sess"),
+    ("hdfs:///flink/ha", "/sess", None),
+    ("s3://bucket/ha", "/sess", None),
+    ("file:///var/lib/flink/ha", "/", None),
+    ("", "/sess", None),
+])
+def test_local_storage_path(storage, cluster_id, expected) -> None:
+    assert ha.local_storage_path(storage, cluster_id) == expected
+
+
+def test_removal_refuses_the_shared_root() -> None:
+    shared = ha.settings({**HA_CONF, "high-availability.cluster-id": "/"})
+    problem = ha.removal_problem(shared)
+    assert problem is not None and "every cluster on this ZooKeeper shares" in problem and "/flink" in problem
+    assert ha.removal_problem(ha.settings(HA_CONF)) is None
