@@ -163,6 +163,8 @@ options:
       - Never touches another cluster's state; a cluster-id of C(/) (the shared root) is refused. HA settings are
         read from C(flink-conf.yaml) in O(conf_dir) and O(properties). Storage on HDFS or S3 is reported, not
         removed.
+      - Use it once the cluster's framework is gone from Mesos (unregistered or torn down). TaskManagers of a
+        framework that is still registered keep running, and their ZooKeeper clients re-create the cluster's znode.
     type: bool
     default: false
 extends_documentation_fragment:

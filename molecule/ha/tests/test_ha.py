@@ -163,6 +163,6 @@ def test_removal_took_this_clusters_ha_state_and_left_the_others(host: Any, faul
     children = " ".join(record["zk_children_of_root"])
     assert "other-cluster" in children and "flink-ha-scenario" not in children, record["zk_children_of_root"]
     assert record["storage_dirs"] == ["other-cluster"], record["storage_dirs"]
-    # The framework unregistered on the way (state=absent stops through DELETE /cluster first).
+    # The appmaster was killed and its framework torn down before the removal.
     assert not active([f for f in record["mesos_frameworks"]["frameworks"] if f["name"] == FRAMEWORK])
     assert not host.file(f"/etc/systemd/system/{UNIT}").exists
