@@ -10,9 +10,14 @@ and appmaster hosts are not in the zookeeper play). Documentation: the YAML file
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
+
+
+# host:port or [IPv6]:port; a bare IPv6 address has colons but no port.
+HOST_WITH_PORT = re.compile(r"(\[[^\]]+\]|[^:\[\]]+):\d+")
 
 
 def zookeeper_connect_string(hosts: Any, port: Any = 2181) -> str:
@@ -30,8 +35,7 @@ def zookeeper_connect_string(hosts: Any, port: Any = 2181) -> str:
         text = str(host).strip()
         if not text:
             continue
-        has_port = text.rsplit(":", 1)[-1].isdigit() and (":" in text) and (text.count(":") == 1 or text.startswith("["))
-        out.append(text if has_port else f"{text}:{port}")
+        out.append(text if HOST_WITH_PORT.fullmatch(text) else f"{text}:{port}")
     return ",".join(out)
 
 
