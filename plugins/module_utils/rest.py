@@ -18,6 +18,7 @@ import ssl
 import urllib.error
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from urllib.parse import urlencode
 
 from ansible.module_utils.urls import open_url
 
@@ -103,15 +104,29 @@ def transport_error_message(method: str, url: str, exc: BaseException) -> str:
     return f"{method} {url}: {reason}"
 
 
+# How much of an error answer HttpError keeps by default (enough for a one-line reason in a message). Marathon's
+# 409/422 JSON (deployment IDs, every invalid field) is longer: the Marathon client asks for more.
+ERROR_BODY_LIMIT = 300
+
+
 def request_json(url: str, method: str = "GET", timeout: float = 5.0,
-                 http: HttpOptions = DEFAULT_HTTP) -> Tuple[int, Any, str]:
+                 http: HttpOptions = DEFAULT_HTTP, data: Any = None,
+                 error_body_limit: int = ERROR_BODY_LIMIT) -> Tuple[int, Any, str]:
     """Send one request; return (status, parsed JSON or None, final URL after redirects).
 
+    ``data``, when not None, is sent as the JSON body (Content-Type application/json), as Marathon's PUT wants.
+    An error answer's body is kept in HttpError.body up to ``error_body_limit`` characters, so that a caller
+    that parses it (Marathon's JSON errors) can ask for all of it.
     Errors in the transport become HttpError so that callers decide whether "not answering" is a failure
     (info modules) or just "not yet" (readiness polling).
     """
+    headers = {"Accept": "application/json"}
+    payload = None
+    if data is not None:
+        payload = json.dumps(data).encode("utf-8")
+        headers["Content-Type"] = "application/json"
     try:
-        resp = open_url(url, method=method, headers={"Accept": "application/json"}, timeout=timeout,
+        resp = open_url(url, data=payload, method=method, headers=headers, timeout=timeout,
                         follow_redirects="urllib2", **http.open_url_kwargs())
         with resp:
             body = resp.read()
@@ -119,7 +134,7 @@ def request_json(url: str, method: str = "GET", timeout: float = 5.0,
             final = resp.geturl()
     except urllib.error.HTTPError as exc:
         try:
-            body_text = exc.read().decode("utf-8", errors="replace")[:300]
+            body_text = exc.read().decode("utf-8", errors="replace")[:error_body_limit]
         except (OSError, AttributeError):
             body_text = ""
         raise HttpError(f"{method} {url}: HTTP {exc.code} {exc.reason}", exc.code, body_text) from exc
@@ -189,6 +204,24 @@ def active_framework(mesos_api: str, name: str, hostname: Optional[str], timeout
     except HttpError:
         return None
     return found[0] if found else None
+
+
+def teardown_framework(mesos_api: str, framework_id: str, timeout: float, http: HttpOptions = DEFAULT_HTTP) -> None:
+    """Ask the Mesos master to remove a framework (``POST /master/teardown``, form field ``frameworkId``).
+
+    Mesos kills the framework's tasks and refuses the ID from then on. Used when the appmaster was ended by a signal
+    (a supervisor's kill), on which Flink 1.13 leaves its framework registered until mesos.failover-timeout.
+    """
+    url = f"{mesos_api}/master/teardown"
+    try:
+        resp = open_url(url, data=urlencode({"frameworkId": framework_id}), method="POST", timeout=timeout,
+                        headers={"Content-Type": "application/x-www-form-urlencoded"}, follow_redirects="urllib2",
+                        **http.open_url_kwargs())
+        resp.close()
+    except urllib.error.HTTPError as exc:
+        raise HttpError(f"POST {url} (frameworkId={framework_id}): HTTP {exc.code} {exc.reason}", exc.code) from exc
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise HttpError(transport_error_message("POST", url, exc)) from exc
 
 
 def find_frameworks(state: Any, name: str, hostname: Optional[str] = None, active_only: bool = True) -> List[Dict]:
