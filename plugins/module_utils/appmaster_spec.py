@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shlex
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 # The scripts Flink 1.13 ships for its Mesos application master (flink-dist mesos-bin/).
@@ -433,3 +434,60 @@ def unit_diff(before: Optional[str], after: Optional[str], path: str, secrets: I
         "before": mask_text(before or "", secrets),
         "after": mask_text(after or "", secrets),
     }
+
+
+# Flink's MemorySize units (org.apache.flink.configuration.MemorySize.MemoryUnit), case-insensitive.
+_MEMORY = re.compile(r"^\s*([0-9]+)\s*([a-zA-Z]*)\s*$")
+_MEMORY_UNITS = {
+    **dict.fromkeys(("", "b", "bytes"), 1),
+    **dict.fromkeys(("k", "kb", "kibibytes"), 1 << 10),
+    **dict.fromkeys(("m", "mb", "mebibytes"), 1 << 20),
+    **dict.fromkeys(("g", "gb", "gibibytes"), 1 << 30),
+    **dict.fromkeys(("t", "tb", "tebibytes"), 1 << 40),
+}
+
+
+def memory_mib(text: str, key: str) -> int:
+    """A Flink memory size in whole MiB, rounded up (what a Mesos/Marathon ``mem`` must at least be)."""
+    match = _MEMORY.match(str(text))
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _MEMORY_UNITS:
+        raise SpecError(f"{key}: '{text}' is not a Flink memory size (e.g. 1600m, 2g). Correct it in flink-conf.yaml "
+                        "(flink_jobmanager_memory_process_size) or properties.")
+    return max(1, -(-int(match.group(1)) * _MEMORY_UNITS[unit] // (1 << 20)))
+
+
+# The health check of the Flink documentation's Marathon app: Flink's REST root on the REST port. The grace period
+# covers the JVM start and a ZooKeeper leader election (REST answers 503 until a leader is known).
+MARATHON_HEALTH_CHECK: Dict[str, Any] = {
+    "protocol": "HTTP", "path": "/", "gracePeriodSeconds": 300, "intervalSeconds": 60, "timeoutSeconds": 20,
+    "maxConsecutiveFailures": 3,
+}
+
+
+def marathon_app(app_id: str, argv: List[str], env: Mapping[str, str], user: str, rest_port: int, cpus: float,
+                 mem: int, constraints: List[Any], health_check: Mapping[str, Any],
+                 extra: Mapping[str, Any]) -> Dict[str, Any]:
+    """The Marathon app that runs this appmaster, as Flink's Mesos page describes it, from the systemd inputs.
+
+    ``cmd`` is the same command line the systemd unit runs (shell-quoted), ``env`` the same environment. One
+    instance; no Marathon-allocated ports (the REST port is Flink's own, and the health check names it). The upgrade
+    strategy stops the old appmaster before the new one starts: two appmasters of one cluster must never run at once
+    (they would fight for the REST port and the framework). ``extra`` keys are merged last (the user's word wins).
+    """
+    app: Dict[str, Any] = {
+        "id": app_id,
+        "cmd": " ".join(shlex.quote(a) for a in argv),
+        "cpus": cpus,
+        "mem": mem,
+        "instances": 1,
+        "user": user,
+        "env": dict(sorted(env.items())),
+        "portDefinitions": [],
+        "healthChecks": [{**MARATHON_HEALTH_CHECK, "port": rest_port, **dict(health_check)}],
+        "upgradeStrategy": {"minimumHealthCapacity": 0, "maximumOverCapacity": 0},
+    }
+    if constraints:
+        app["constraints"] = [list(c) for c in constraints]
+    app.update(extra)
+    return app

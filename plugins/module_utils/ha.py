@@ -100,6 +100,26 @@ def removal_problem(ha: HaSettings) -> Optional[str]:
     return None
 
 
+def removal_refusal(ha: HaSettings, framework_id: str, state: str, mesos_api: Optional[str]) -> Optional[str]:
+    """Why the HA state may not be removed now: the cluster's framework may still be alive in Mesos.
+
+    While Mesos keeps the framework (connected, or disconnected within its failover timeout), its TaskManagers keep
+    running and their ZooKeeper clients write the cluster's znodes again, and a restarted appmaster would come back
+    without its jobs. So removal waits until the master has removed the framework or never knew it.
+    """
+    master = mesos_api or "(no Mesos master known)"
+    if state == ACTIVE:
+        return (f"remove_ha_state: framework {framework_id} of this cluster (stored at {ha.framework_id_path}) is still "
+                f"registered in the Mesos master at {master}, so its TaskManagers would write {ha.cluster_path} again. "
+                "No HA state was removed. Wait until Mesos has removed the framework (mesos.failover-timeout) or tear it "
+                f"down (POST {master}/master/teardown with framework_id={framework_id}), then run again.")
+    if state == NOT_CHECKED:
+        return (f"remove_ha_state: the Mesos master at {master} could not be asked whether framework {framework_id} "
+                f"(stored at {ha.framework_id_path}) is gone, and removing the HA state of a live cluster breaks it. "
+                "No HA state was removed. Set mesos_api_url to a master that answers, then run again.")
+    return None
+
+
 def decode_framework_id(data: Optional[bytes]) -> str:
     """The stored FrameworkID ('' when the znode is absent or empty, which Flink reads as no framework)."""
     return (data or b"").decode("utf-8", "replace").strip()

@@ -163,10 +163,98 @@ options:
       - Never touches another cluster's state; a cluster-id of C(/) (the shared root) is refused. HA settings are
         read from C(flink-conf.yaml) in O(conf_dir) and O(properties). Storage on HDFS or S3 is reported, not
         removed.
-      - Use it once the cluster's framework is gone from Mesos (unregistered or torn down). TaskManagers of a
+      - Removal needs the cluster's framework gone from Mesos (unregistered or torn down). TaskManagers of a
         framework that is still registered keep running, and their ZooKeeper clients re-create the cluster's znode.
+        So the module reads the stored FrameworkID first and asks the Mesos master (O(mesos_api_url), else derived
+        from C(mesos.master)); while the master still lists that framework, or cannot be asked, the task fails and
+        nothing is removed. A clean stop (C(DELETE /cluster)) unregisters the framework, so the usual run passes.
     type: bool
     default: false
+  supervisor:
+    description:
+      - V(systemd) runs the appmaster as a systemd service on this host.
+      - V(marathon) runs it as a Marathon app (one instance) on an agent Marathon picks, as Flink's Mesos page
+        recommends. The app is rendered from the same inputs (C(cmd) is the command line the unit would run, C(env)
+        its environment, C(mem) covers C(jobmanager.memory.process.size), an HTTP health check on the REST port) and
+        PUT only when Marathon's app differs (see O(marathon)). Readiness is judged the same way, on the agent
+        Marathon placed the task on; the task must stay the same Marathon task during the settle time.
+      - V(marathon) needs ZooKeeper HA in the configuration (each Marathon restart otherwise registers a new framework
+        and orphans the TaskManagers of the old one), session mode, and the same Flink layout (O(flink_home),
+        O(conf_dir), environment files, the user) on every agent, as the roles install it. O(rpc_address) and
+        O(rest_url) are refused with it.
+      - Stopping under Marathon scales the app to 0 (V(stopped)) or deletes it (V(absent)); Marathon ends the JVM with
+        a signal, on which Flink keeps its framework registered, so the module then tears that framework down in the
+        Mesos master (RV(framework_torn_down)). The jobs stay in ZooKeeper HA and a later start recovers them (the
+        module clears the torn-down FrameworkID first).
+    type: str
+    choices: [systemd, marathon]
+    default: systemd
+  marathon:
+    description: Where and how to run the Marathon app. Required with O(supervisor=marathon).
+    type: dict
+    suboptions:
+      url:
+        description: Marathon's base URL, e.g. C(http://marathon.example:8080).
+        type: str
+        required: true
+      app_id:
+        description: The app's ID. Defaults to C(/flink/<name>) (lower case, C(_) as C(-)).
+        type: str
+      cpus:
+        description: CPUs of the appmaster task.
+        type: float
+        default: 1.0
+      mem:
+        description:
+          - MiB of the appmaster task. V(0) means C(jobmanager.memory.process.size) rounded up; a smaller value is
+            refused.
+        type: int
+        default: 0
+      constraints:
+        description: Marathon placement constraints, e.g. C([[hostname, CLUSTER, agent-1]]).
+        type: list
+        elements: list
+        default: []
+      health_check:
+        description:
+          - Keys that override the health check (Flink's docs use C(protocol=HTTP), C(path=/), C(port)= the REST port,
+            C(gracePeriodSeconds=300), C(intervalSeconds=60), C(timeoutSeconds=20), C(maxConsecutiveFailures=3)). The
+            grace period must cover the start and a ZooKeeper leader election (REST answers 503 until then).
+        type: dict
+        default: {}
+      app:
+        description: More app keys (e.g. C(labels), C(fetch)), merged last.
+        type: dict
+        default: {}
+      force:
+        description: Pass C(?force=true) to override a deployment that locks the app.
+        type: bool
+        default: false
+      storage_shared:
+        description:
+          - Say that a local C(high-availability.storageDir) (C(file://)) is one file system mounted on every agent.
+            Without it (or a C(hostname CLUSTER) constraint that pins the app to one agent) local HA storage is
+            refused, because Marathon may restart the appmaster on an agent that lacks what it wrote.
+          - O(remove_ha_state) removes local HA storage only on the host the module runs on.
+        type: bool
+        default: false
+      url_username:
+        description: User for HTTP basic authentication to Marathon (C(--http_credentials)).
+        type: str
+      url_password:
+        description: Its password.
+        type: str
+      force_basic_auth:
+        description: Send the credentials with the first request instead of after a 401 challenge.
+        type: bool
+        default: false
+      validate_certs:
+        description: Verify Marathon's TLS certificate.
+        type: bool
+        default: true
+      ca_path:
+        description: CA bundle that signed Marathon's certificate.
+        type: path
 extends_documentation_fragment:
   - streamops.flink_mesos.http_client
 attributes:
@@ -351,6 +439,45 @@ readiness:
   description: What readiness saw (reason, seconds to REST, seconds to exit, events).
   returned: when the instance was started or checked
   type: dict
+marathon:
+  description: With O(supervisor=marathon), the app and where its task runs.
+  returned: with O(supervisor=marathon)
+  type: dict
+  contains:
+    app_id:
+      description: The app's ID.
+      type: str
+    url:
+      description: The app's URL in Marathon's API.
+      type: str
+    deployment_id:
+      description: The deployment the module started (PUT or DELETE), if any.
+      type: str
+    version:
+      description: The app version Marathon answered the PUT with.
+      type: str
+    task_id:
+      description: The Marathon task the appmaster runs in.
+      type: str
+    host:
+      description: The agent host of that task (the REST API is at this host and the rest port).
+      type: str
+    tasks_running:
+      description: Marathon's C(tasksRunning) of the app after readiness.
+      type: int
+    tasks_healthy:
+      description: Marathon's C(tasksHealthy) then (0 until the first health check after the grace period).
+      type: int
+  sample:
+    app_id: /flink/session
+    url: http://marathon:8080/v2/apps/flink/session
+    task_id: flink_session.6f5e0c1a
+    host: agent-1
+framework_torn_down:
+  description: With O(supervisor=marathon), the ID of the framework the module tore down after Marathon ended the JVM.
+  returned: when a stop under Marathon left the framework registered
+  type: str
+  sample: 7d9d0c6a-0000-4b7f-9d50-2a1f5c0c2b11-0003
 framework_unregistered:
   description: Whether the framework disappeared from Mesos after a stop (only checked when a Mesos API URL is known).
   returned: when stopped
@@ -368,7 +495,7 @@ from typing import Any, Dict, List, Optional
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.streamops.flink_mesos.plugins.module_utils import appmaster_spec as spec
-from ansible_collections.streamops.flink_mesos.plugins.module_utils import flink_logs, ha, readiness, rest
+from ansible_collections.streamops.flink_mesos.plugins.module_utils import flink_logs, ha, marathon, readiness, rest
 from ansible_collections.streamops.flink_mesos.plugins.module_utils import zookeeper
 
 UNIT_DIR = "/etc/systemd/system"
@@ -505,6 +632,11 @@ class Systemd:
         return out
 
 
+# Mesos task states after which a task's process is gone (mesos.proto TaskState).
+MESOS_TERMINAL_TASK_STATES = frozenset({"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST",
+                                        "TASK_DROPPED", "TASK_GONE", "TASK_GONE_BY_OPERATOR"})
+
+
 class AppmasterManager:
     """Reads the current state, computes the desired unit, acts outside check mode, and judges readiness."""
 
@@ -607,12 +739,16 @@ class AppmasterManager:
                 rest_url=self.rest_url,
                 log_file=self.log_file,
             )
+            if p["supervisor"] == "marathon":
+                self.prepare_marathon(eff)
         except spec.SpecError as exc:
             self.module.fail_json(msg=str(exc), **self.result)
 
     def prepare_for_stop(self) -> None:
         """Stopping needs only the REST URL of the running instance, read back from the installed unit."""
         self.rest_port = self.p.get("rest_port") or 8081
+        if self.p["supervisor"] == "marathon":
+            self.prepare_marathon_stop()
         current = read_text(self.unit_path) or ""
         for word in current.split():
             if word.startswith('"-Drest.port='):
@@ -639,8 +775,85 @@ class AppmasterManager:
             problem = ha.removal_problem(settings)
             if problem:
                 raise spec.SpecError(problem)
+            self.ha_mesos_api = self.p.get("mesos_api_url") or rest.mesos_api_from_master(eff.get("mesos.master", ""))
             self.ha_removal = (settings, ha.local_storage_path(eff.get("high-availability.storageDir", ""),
                                                                settings.cluster_id))
+
+    def marathon_settings(self) -> Dict[str, Any]:
+        """The marathon options (required with supervisor=marathon), the client and the app ID they name."""
+        m = self.p.get("marathon")
+        if not m:
+            raise spec.SpecError("marathon: required with supervisor=marathon. Give at least marathon.url, e.g. "
+                                 "http://marathon.example:8080.")
+        try:
+            url = marathon.validate_marathon_url(m["url"])
+            raw_id = m.get("app_id") or "/flink/" + self.name.lower().replace("_", "-")
+            self.app_id = marathon.normalize_app_id(raw_id, "marathon.app_id")
+        except ValueError as exc:
+            raise spec.SpecError(str(exc).replace("marathon_url", "marathon.url", 1)) from None
+        http = rest.HttpOptions(validate_certs=m["validate_certs"], ca_path=m.get("ca_path"),
+                                url_username=m.get("url_username"), url_password=m.get("url_password"),
+                                force_basic_auth=m["force_basic_auth"])
+        self.marathon = marathon.MarathonClient(url, http=http, timeout=30.0)
+        self.result["marathon"] = {"app_id": self.app_id, "url": self.marathon.app_url(self.app_id)}
+        return m
+
+    def prepare_marathon(self, eff: Dict[str, str]) -> None:
+        """Supervisor Marathon: the same command line and environment, rendered as the Flink docs' Marathon app."""
+        p = self.p
+        if p["mode"] != "session":
+            raise spec.SpecError("supervisor: marathon runs session clusters only; a per-job cluster's JobGraph file "
+                                 "is on this host, not on the agent Marathon picks. Use supervisor: systemd.")
+        not_used = (
+            ("rpc_address", "jobmanager.rpc.address comes from flink-conf.yaml on the agent Marathon picks (the flink "
+             "role writes each host's own name there)"),
+            ("rest_url", "the REST API is probed on the agent Marathon picks, at its rest port"),
+        )
+        for option, why in not_used:
+            if p.get(option):
+                raise spec.SpecError(f"{option}: not used with supervisor=marathon: {why}. Remove {option}.")
+        if self.ha is None:
+            raise spec.SpecError(
+                "supervisor: marathon needs ZooKeeper HA (high-availability: zookeeper in flink-conf.yaml). Marathon "
+                "restarts a failed appmaster, and without HA each restart registers a new framework and leaves the "
+                "TaskManagers and jobs of the old one behind. Set flink_ha_enabled: true (flink role) or use "
+                "supervisor: systemd.")
+        m = self.marathon_settings()
+        storage = eff.get("high-availability.storageDir", "")
+        pinned = any([str(x) for x in list(c)[:2]] == ["hostname", "CLUSTER"] for c in m["constraints"])
+        if ha.local_storage_path(storage, self.ha.cluster_id) and not (pinned or m["storage_shared"]):
+            raise spec.SpecError(
+                f"high-availability.storageDir: '{storage}' is a path on the local file system, and Marathon may restart "
+                "the appmaster on another agent, where the job graphs and checkpoint metadata it wrote are missing. Use "
+                "storage every agent reaches (hdfs://, s3:// with a plugin), or a mount shared by every agent and say so "
+                "with marathon.storage_shared: true, or pin the app to one agent with marathon.constraints "
+                "[[hostname, CLUSTER, <agent>]].")
+        key = "jobmanager.memory.process.size"
+        needed = spec.memory_mib(eff.get(key, "1600m"), key)
+        if m["mem"] and m["mem"] < needed:
+            raise spec.SpecError(f"marathon.mem: {m['mem']} MiB is less than {key} ({eff.get(key, '1600m')} = {needed} "
+                                 f"MiB), so Mesos would kill the appmaster for using its own heap. Set marathon.mem to "
+                                 f"at least {needed} or leave it 0 (= {needed}).")
+        if m["cpus"] <= 0:
+            raise spec.SpecError(f"marathon.cpus: {m['cpus']} must be more than 0 (the Flink docs' app uses 1.0).")
+        self.app = spec.marathon_app(self.app_id, self.argv, self.env, p["user"], self.rest_port, m["cpus"],
+                                     m["mem"] or needed, m["constraints"], m["health_check"], m["app"])
+        problems = marathon.validate_app(self.app)
+        if problems:
+            raise spec.SpecError("marathon: the rendered app is not valid: " + " ".join(problems))
+        self.result["rest_url"] = None  # known once Marathon has placed the task
+        self.result.pop("log_file", None)  # on the agent Marathon picks, not on this host
+
+    def prepare_marathon_stop(self) -> None:
+        """Supervisor Marathon, stopping: the app, and from flink-conf.yaml the REST port, framework name and master."""
+        self.marathon_settings()
+        conf_dir = self.p.get("conf_dir") or os.path.join(self.p["flink_home"], "conf")
+        conf_text = read_text(os.path.join(conf_dir, "flink-conf.yaml")) or ""
+        eff = spec.effective_config(spec.parse_flink_conf(conf_text), spec.dynamic_properties(self.p))
+        self.rest_port = self.p.get("rest_port") or int(eff.get("rest.port", "8081"))
+        self.framework_name = eff.get("mesos.resourcemanager.framework.name", "Flink")
+        if not self.p.get("mesos_api_url") and eff.get("mesos.master"):
+            self.marathon_mesos_api = rest.mesos_api_from_master(eff["mesos.master"])
 
     # ---- actions ----
     def write_unit(self, sd: Systemd) -> None:
@@ -756,6 +969,7 @@ class AppmasterManager:
         check = self.module.check_mode
         try:
             with zookeeper.Client(settings.quorum, timeout=5.0) as zk:
+                self.refuse_removal_while_registered(zk, settings)
                 found = 0 if not zk.exists(settings.cluster_path) else (
                     self.count_tree(zk, settings.cluster_path) if check else zk.delete_tree(settings.cluster_path))
         except (zookeeper.ZooKeeperError, OSError, ValueError) as exc:
@@ -775,6 +989,20 @@ class AppmasterManager:
         }
         if found or stored:
             self.result["changed"] = True
+
+    def refuse_removal_while_registered(self, zk: Any, settings: ha.HaSettings) -> None:
+        """Fail, removing nothing, while the Mesos master still keeps the framework whose ID this cluster stored."""
+        stored = ha.decode_framework_id(zk.get(settings.framework_id_path))
+        mesos_api = self.mesos_api or self.ha_mesos_api
+        frameworks = None
+        if stored and mesos_api:
+            try:
+                frameworks = rest.get_json(f"{mesos_api}/master/frameworks", timeout=5, http=self.http)
+            except rest.HttpError:
+                frameworks = None
+        refusal = ha.removal_refusal(settings, stored, ha.stored_id_state(stored, frameworks), mesos_api)
+        if refusal:
+            self.module.fail_json(msg=refusal, **self.result)
 
     @staticmethod
     def count_tree(zk: Any, path: str) -> int:
@@ -798,6 +1026,25 @@ class AppmasterManager:
             # Same main PID still there: a systemd restart in between would hide a crash.
             return main_pid > 0 and sd.main_pid() == main_pid and os.path.exists(f"/proc/{main_pid}")
 
+        since = time.time()
+
+        def fatal() -> Optional[str]:
+            # Only a small tail is read: the fatal line is among the last ones while the JVM shuts down.
+            return flink_logs.fatal_since(read_tail(self.log_file, 262144), since - 2)
+
+        probes = readiness.Probes(alive=alive, overview=self.overview_probe(), framework=self.current_framework,
+                                  fatal=fatal)
+        verdict = readiness.wait_ready(self.p["wait_for"], probes, timeout=self.p["timeout"], settle=settle)
+        self.record_verdict(verdict)
+        if verdict.ready:
+            self.result["main_pid"] = main_pid
+            self.result["pid"] = java_child(main_pid)
+            return
+        self.fail_not_ready(sd, verdict)
+
+    def overview_probe(self) -> Any:
+        """The REST probe of readiness: GET /overview at self.rest_url, remembering the first answer that was not 200."""
+
         def record_answer(exc: rest.HttpError) -> None:
             if exc.status is not None and "rest_answer" not in self.result:
                 self.result["rest_answer"] = f"HTTP {exc.status} {exc.body}".strip()
@@ -809,14 +1056,10 @@ class AppmasterManager:
                 self.result["rest_answer"] = "HTTP 200 /overview"
             return data
 
-        since = time.time()
+        return overview
 
-        def fatal() -> Optional[str]:
-            # Only a small tail is read: the fatal line is among the last ones while the JVM shuts down.
-            return flink_logs.fatal_since(read_tail(self.log_file, 262144), since - 2)
-
-        probes = readiness.Probes(alive=alive, overview=overview, framework=self.current_framework, fatal=fatal)
-        verdict = readiness.wait_ready(self.p["wait_for"], probes, timeout=self.p["timeout"], settle=settle)
+    def record_verdict(self, verdict: readiness.Verdict) -> None:
+        """What readiness saw goes into the result, ready or not."""
         self.result["readiness"] = {
             "reason": verdict.reason,
             "rest_seen_after": verdict.rest_seen_after,
@@ -828,11 +1071,6 @@ class AppmasterManager:
             self.result["overview"] = verdict.overview
         if verdict.framework:
             self.result["framework_id"] = verdict.framework.get("id")
-        if verdict.ready:
-            self.result["main_pid"] = main_pid
-            self.result["pid"] = java_child(main_pid)
-            return
-        self.fail_not_ready(sd, verdict)
 
     def fail_not_ready(self, sd: Systemd, verdict: readiness.Verdict) -> None:
         # Give the JVM a moment to finish writing its stack trace (it logs, then exits).
@@ -884,8 +1122,159 @@ class AppmasterManager:
             if not self.module.check_mode:
                 sd.run("enable", self.unit)
 
+    # ---- supervisor Marathon ----
+    def run_marathon(self) -> None:
+        """Deploy, check or stop the appmaster as a Marathon app; Marathon errors fail with their cause."""
+        state = self.p["state"]
+        try:
+            current = self.marathon.get_app(self.app_id)
+            if state in ("stopped", "absent"):
+                self.stop_marathon(current, remove=state == "absent")
+                if state == "absent" and self.ha_removal is not None:
+                    self.remove_ha_state()
+            else:
+                self.start_marathon(current)
+        except marathon.MarathonError as exc:
+            self.module.fail_json(msg=str(exc), cause_id=exc.cause_id, status=exc.status, **self.result)
+        self.module.exit_json(**self.result)
+
+    def start_marathon(self, current: Optional[Dict[str, Any]]) -> None:
+        """PUT the app when Marathon's differs (or state=restarted), then judge the appmaster on its agent."""
+        satisfied = current is not None and marathon.desired_satisfied(self.app, current)
+        restart = self.p["state"] == "restarted"
+        url = self.result["marathon"]["url"]
+        if self.module._diff and not satisfied:
+            view = marathon.desired_view(self.app, current)
+            self.result["diff"] = {"before": spec.mask_text(view["before"], self.secrets), "before_header": url,
+                                   "after": spec.mask_text(view["after"], self.secrets), "after_header": url}
+        earlier = {t["id"] for t in marathon.summarize_tasks(current or {})}
+        if satisfied and not restart:
+            if not self.module.check_mode:
+                self.judge_marathon(earlier=set(), settle=0)
+            return
+        self.result["changed"] = True
+        self.check_stored_framework()
+        if self.module.check_mode:
+            return
+        app = self.app
+        if satisfied:
+            # state=restarted on an unchanged app: a new version (a label) makes Marathon replace the task.
+            app = {**self.app, "labels": {**(self.app.get("labels") or {}),
+                                          "streamops.restarted-at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
+        answer = self.marathon.put_app(self.app_id, app, force=self.p["marathon"]["force"])
+        self.result["marathon"].update(deployment_id=answer.get("deploymentId"), version=answer.get("version"))
+        self.judge_marathon(earlier=earlier, settle=self.p["settle"])
+
+    def marathon_task(self, earlier: set) -> Dict[str, Any]:
+        """Wait for a running task of the app that is not one of ``earlier`` (the tasks before a PUT)."""
+        deadline = time.monotonic() + self.p["timeout"]
+        app: Dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            app = self.marathon.get_app(self.app_id) or {}
+            running = [t for t in marathon.summarize_tasks(app) if t["state"] == "TASK_RUNNING" and t["id"] not in earlier]
+            if running:
+                return running[0]
+            time.sleep(1)
+        failure = (app.get("lastTaskFailure") or {}).get("message")
+        self.module.fail_json(
+            msg=f"Marathon ran no task of app {self.app_id} within {self.p['timeout']} s: "
+            f"{marathon.app_ready(app, 1)[1]}" + (f"; last task failure: {failure}" if failure else "") +
+            ". Check the agents' resources (marathon.cpus, marathon.mem), marathon.constraints and the Marathon UI.",
+            cause_id=marathon.CAUSE_TIMEOUT, tasks=marathon.summarize_tasks(app), **self.result)
+        return {}
+
+    def judge_marathon(self, earlier: set, settle: float) -> None:
+        """The same readiness as under systemd, with the process observed through Marathon's task list."""
+        task = self.marathon_task(earlier)
+        host = task["host"]
+        self.rest_url = f"http://{host}:{self.rest_port}"
+        self.rpc_address = host
+        self.result.update(rest_url=self.rest_url)
+        self.result["marathon"].update(task_id=task["id"], host=host)
+        seen = {"at": 0.0, "alive": True, "app": {}}
+
+        def alive() -> bool:
+            # At most one GET a second; Marathon not answering is not the appmaster dying.
+            if time.monotonic() - seen["at"] >= 1.0:
+                try:
+                    seen["app"] = self.marathon.get_app(self.app_id) or {}
+                    seen["alive"] = task["id"] in {t["id"] for t in marathon.summarize_tasks(seen["app"])
+                                                   if t["state"] == "TASK_RUNNING"}
+                except marathon.MarathonError:
+                    pass
+                seen["at"] = time.monotonic()
+            return bool(seen["alive"])
+
+        probes = readiness.Probes(alive=alive, overview=self.overview_probe(), framework=self.current_framework)
+        verdict = readiness.wait_ready(self.p["wait_for"], probes, timeout=self.p["timeout"], settle=settle)
+        self.record_verdict(verdict)
+        app = seen["app"] or self.marathon.get_app(self.app_id) or {}
+        self.result["marathon"].update(tasks_running=app.get("tasksRunning"), tasks_healthy=app.get("tasksHealthy"))
+        if verdict.ready:
+            return
+        failure = (app.get("lastTaskFailure") or {}).get("message") or "none recorded"
+        if not self.p["keep_on_failure"]:
+            # Like the systemd unit's stop: Marathon would otherwise restart a broken configuration in a loop.
+            self.marathon.put_app(self.app_id, {**marathon.definition_of(app or self.app), "instances": 0}, force=True)
+        self.module.fail_json(
+            msg=f"The Flink appmaster {self.name} (Marathon app {self.app_id}, task {task['id']} on {host}) did not "
+            f"become ready ({verdict.reason}); Marathon's last task failure: {failure}. Its log is on {host} under "
+            "the Flink log directory.", cause_id=verdict.reason, **self.result)
+
+    def stop_marathon(self, current: Optional[Dict[str, Any]], remove: bool) -> None:
+        """Stop the app's task (scale to 0, or delete the app), then remove the framework Flink leaves registered.
+
+        Marathon ends the appmaster with a signal, on which Flink 1.13 keeps its framework registered for failover;
+        so the module tears that framework down in the master (its TaskManagers end with it). A clean DELETE /cluster
+        is not used: Flink would exit 0 and Marathon would start it again before the app is scaled down.
+        """
+        if current is None:
+            return
+        running = [t for t in marathon.summarize_tasks(current) if t["state"] == "TASK_RUNNING"]
+        if not remove and int(current.get("instances") or 0) == 0 and not running:
+            return
+        self.result["changed"] = True
+        if self.module._diff and remove:
+            self.result["diff"] = {"before": spec.mask_text(marathon.as_text(marathon.definition_of(current)), []),
+                                   "after": "", "before_header": self.result["marathon"]["url"]}
+        if self.module.check_mode:
+            return
+        framework = None
+        if running:
+            self.rpc_address = running[0]["host"]
+            self.rest_url = f"http://{self.rpc_address}:{self.rest_port}"
+            self.learn_running_config()
+            self.mesos_api = self.mesos_api or getattr(self, "marathon_mesos_api", None)
+            if self.mesos_api:
+                framework = self.current_framework()
+        if remove:
+            answer = self.marathon.delete_app(self.app_id, force=True)
+        else:
+            answer = self.marathon.put_app(self.app_id, {**marathon.definition_of(current), "instances": 0}, force=True)
+        self.result["marathon"]["deployment_id"] = answer.get("deploymentId")
+        deadline = time.monotonic() + self.p["timeout"]
+        while time.monotonic() < deadline:
+            app = self.marathon.get_app(self.app_id)
+            if app is None or not [t for t in marathon.summarize_tasks(app) if t["state"] not in MESOS_TERMINAL_TASK_STATES]:
+                break
+            time.sleep(1)
+        if framework is not None:
+            fid = framework.get("id")
+            try:
+                frameworks = rest.get_json(f"{self.mesos_api}/master/frameworks", timeout=5, http=self.http) or {}
+                if ha.stored_id_state(fid, frameworks) == ha.ACTIVE:
+                    rest.teardown_framework(self.mesos_api, fid, timeout=10, http=self.http)
+                    self.result["framework_torn_down"] = fid
+            except rest.HttpError as exc:
+                self.module.warn(f"Could not tear down framework {fid} of the stopped appmaster: {exc}. Its "
+                                 "TaskManagers run until mesos.failover-timeout; tear it down in the Mesos master.")
+            self.result["framework_unregistered"] = self.wait_unregistered(fid)
+
     def run(self) -> None:
         self.prepare()
+        if self.p["supervisor"] == "marathon":
+            self.run_marathon()
+            return
         sd = Systemd(self.module, self.unit)
         state = self.p["state"]
         installed = os.path.exists(self.unit_path)
@@ -956,6 +1345,23 @@ def argument_spec() -> Dict[str, Any]:
         settle=dict(type="float", default=3.0),
         keep_on_failure=dict(type="bool", default=False),
         remove_ha_state=dict(type="bool", default=False),
+        supervisor=dict(type="str", default="systemd", choices=["systemd", "marathon"]),
+        marathon=dict(type="dict", options=dict(
+            url=dict(type="str", required=True),
+            app_id=dict(type="str"),
+            cpus=dict(type="float", default=1.0),
+            mem=dict(type="int", default=0),
+            constraints=dict(type="list", elements="list", default=[]),
+            health_check=dict(type="dict", default={}),
+            app=dict(type="dict", default={}),
+            force=dict(type="bool", default=False),
+            storage_shared=dict(type="bool", default=False),
+            url_username=dict(type="str"),
+            url_password=dict(type="str", no_log=True),
+            force_basic_auth=dict(type="bool", default=False),
+            validate_certs=dict(type="bool", default=True),
+            ca_path=dict(type="path"),
+        )),
     ))
 
 

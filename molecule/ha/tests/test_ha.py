@@ -166,3 +166,49 @@ def test_removal_took_this_clusters_ha_state_and_left_the_others(host: Any, faul
     # The appmaster was killed and its framework torn down before the removal.
     assert not active([f for f in record["mesos_frameworks"]["frameworks"] if f["name"] == FRAMEWORK])
     assert not host.file(f"/etc/systemd/system/{UNIT}").exists
+
+
+def test_removal_was_refused_while_the_framework_was_registered(host: Any, faulted: None) -> None:
+    record = json_file(host, "/root/ha-absent.json")
+    refusal = record["refusal_while_registered"]
+    assert "is still registered in the Mesos master" in refusal and "No HA state was removed" in refusal, refusal
+    # The refused run left the cluster's znode in place.
+    assert "flink-ha-scenario" in " ".join(record["zk_children_after_refusal"]), record["zk_children_after_refusal"]
+
+
+# ---- the appmaster under Marathon: the TEST-ONLY Marathon stand-in (NOT Marathon) on the TEST-ONLY Mesos stand-in ----
+
+def test_session_under_marathon_ran_on_the_pinned_agent(host: Any, faulted: None) -> None:
+    record = json_file(host, "/root/ha-marathon.json")
+    first = record["first"]
+    assert first["changed"] is True and first["marathon"]["app_id"] == "/flink/marathon", first
+    assert first["marathon"]["host"] == "ha-agent-1" and first["rest_url"] == "http://ha-agent-1:8081", first
+    assert first["framework_id"] and first["ha"]["cluster_path"] == "/flink/flink-ha-marathon", first
+    assert first["readiness"]["reason"] == "ready", first["readiness"]
+    assert record["second_changed"] is False, "the second converge of the Marathon session changed something"
+
+
+def test_marathon_restarted_the_killed_appmaster_under_the_same_framework(host: Any, faulted: None) -> None:
+    record = json_file(host, "/root/ha-marathon.json")
+    kill = json_file(host, "/root/ha-marathon-kill.json")
+    assert kill["ok"] is True and kill["seconds_to_running"] is not None, kill
+    assert kill["job_after"]["restored_id"] is not None, kill["job_after"]
+    app = record["app_after_kill"]
+    tasks = [t for t in app["tasks"] if t["state"] == "TASK_RUNNING"]
+    assert len(tasks) == 1 and tasks[0]["id"] != record["first"]["marathon"]["task_id"], app["tasks"]
+    assert tasks[0]["host"] == "ha-agent-1" and app.get("lastTaskFailure"), app
+    flink = [f for f in record["frameworks_after_kill"]["frameworks"] if f["name"] == FRAMEWORK]
+    assert active(flink) == [record["first"]["framework_id"]], flink
+    print(f"kill -9 of the appmaster under Marathon: job RUNNING again {kill['seconds_to_running']} s after the kill")
+
+
+def test_removal_under_marathon_deleted_the_app_and_tore_the_framework_down(host: Any, faulted: None) -> None:
+    record = json_file(host, "/root/ha-marathon.json")
+    removed, framework_id = record["removed"], record["first"]["framework_id"]
+    assert record["app_status_after_removal"] == 404, record["app_status_after_removal"]
+    assert removed["framework_torn_down"] == framework_id and removed["framework_unregistered"] is True, removed
+    after = record["frameworks_after_removal"]
+    assert framework_id in [f["id"] for f in after["completed_frameworks"]], after
+    assert not active([f for f in after["frameworks"] if f["name"] == FRAMEWORK]), after
+    assert removed["ha_removed"]["cluster_path"] == "/flink/flink-ha-marathon", removed["ha_removed"]
+    assert removed["ha_removed"]["znodes_removed"] > 0, removed["ha_removed"]

@@ -109,3 +109,18 @@ def test_removal_refuses_the_shared_root() -> None:
     problem = ha.removal_problem(shared)
     assert problem is not None and "every cluster on this ZooKeeper shares" in problem and "/flink" in problem
     assert ha.removal_problem(ha.settings(HA_CONF)) is None
+
+
+@pytest.mark.parametrize("state, refused", [
+    (ha.ACTIVE, "is still registered in the Mesos master at http://m:5050"),
+    (ha.NOT_CHECKED, "could not be asked"),
+    (ha.REMOVED, None),
+    (ha.UNKNOWN, None),
+    (ha.NONE, None),
+])
+def test_removal_waits_for_the_framework_to_be_gone(state, refused) -> None:
+    message = ha.removal_refusal(ha.settings(HA_CONF), "m-7", state, "http://m:5050")
+    if refused is None:
+        assert message is None
+    else:
+        assert message is not None and refused in message and "No HA state was removed" in message

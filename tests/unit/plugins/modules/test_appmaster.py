@@ -296,19 +296,68 @@ def test_zookeeper_not_answering_fails_before_the_start(monkeypatch: pytest.Monk
     assert "nothing was started" in msg
 
 
+# The stored framework m-1 was torn down: the master lists it as completed, so its HA state may go.
+TORN_DOWN = {"frameworks": [], "completed_frameworks": [{"id": "m-1"}]}
+
+
 def absent_manager(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, zk: FakeZooKeeper, check_mode: bool = False,
-                   cluster_id: str = "/demo") -> appmaster.AppmasterManager:
+                   cluster_id: str = "/demo", answer: Any = None) -> appmaster.AppmasterManager:
     conf = tmp_path / "conf"
     conf.mkdir(exist_ok=True)
     (conf / "flink-conf.yaml").write_text(
         "high-availability: zookeeper\nhigh-availability.zookeeper.quorum: zk-1:2181\n"
-        f"high-availability.cluster-id: {cluster_id}\nhigh-availability.storageDir: file://{tmp_path}/ha\n",
+        f"high-availability.cluster-id: {cluster_id}\nhigh-availability.storageDir: file://{tmp_path}/ha\n"
+        "mesos.master: master-1:5050\n",
         encoding="utf-8")
     mgr = appmaster.AppmasterManager(make_module(check_mode=check_mode, name="demo", state="absent",
                                                  conf_dir=str(conf), remove_ha_state=True))
     mgr.unit_path = str(tmp_path / mgr.unit)
     monkeypatch.setattr(appmaster.zookeeper, "Client", zk)
+    asked: List[str] = []
+
+    def get_json(url: str, **kw: Any) -> Any:
+        asked.append(url)
+        if isinstance(answer, Exception):
+            raise answer
+        return TORN_DOWN if answer is None else answer
+
+    monkeypatch.setattr(appmaster.rest, "get_json", get_json)
+    mgr.asked = asked  # type: ignore[attr-defined]
     return mgr
+
+
+@pytest.mark.parametrize("answer, fragment", [
+    ({"frameworks": [{"id": "m-1", "active": True}], "completed_frameworks": []}, "is still registered"),
+    # Disconnected but within its failover timeout: its TaskManagers still run.
+    ({"frameworks": [{"id": "m-1", "active": False}], "completed_frameworks": []}, "is still registered"),
+    (appmaster.rest.HttpError("GET http://master-1:5050/master/frameworks: connection refused"), "could not be asked"),
+])
+def test_remove_ha_state_refuses_while_the_framework_may_live(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                              answer: Any, fragment: str) -> None:
+    zk = FakeZooKeeper({ZNODE: b"m-1", "/flink/demo/leader/x": b""})
+    (tmp_path / "ha" / "demo").mkdir(parents=True)
+    mgr = absent_manager(monkeypatch, tmp_path, zk, answer=answer)
+
+    def fail_json(msg: str, **result: Any) -> None:
+        raise Failed(msg)
+
+    monkeypatch.setattr(mgr.module, "fail_json", fail_json)
+    mgr.prepare()
+    with pytest.raises(Failed) as exc:
+        mgr.remove_ha_state()
+    msg = str(exc.value)
+    assert fragment in msg and "framework m-1" in msg and "No HA state was removed" in msg, msg
+    assert mgr.asked == ["http://master-1:5050/master/frameworks"]  # type: ignore[attr-defined]
+    assert zk.writes == [] and set(zk.nodes) == {ZNODE, "/flink/demo/leader/x"} and (tmp_path / "ha" / "demo").is_dir()
+
+
+def test_remove_ha_state_without_a_stored_framework_asks_no_master(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    zk = FakeZooKeeper({ZNODE: b"", "/flink/demo/leader/x": b""})
+    mgr = absent_manager(monkeypatch, tmp_path, zk, answer=AssertionError("the master must not be asked"))
+    mgr.prepare()
+    mgr.remove_ha_state()
+    assert mgr.asked == [] and list(zk.nodes) == []  # type: ignore[attr-defined]
 
 
 def test_remove_ha_state_removes_only_this_clusters_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -356,3 +405,195 @@ def test_remove_ha_state_needs_state_absent(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(mgr.module, "fail_json", fail_json)
     with pytest.raises(Failed, match="remove_ha_state: only valid with state=absent"):
         mgr.prepare()
+
+
+# ---- supervisor: marathon ----
+
+class FakeMarathon:
+    """Stands in for module_utils.marathon.MarathonClient: one app, tasks the test places, requests recorded."""
+
+    def __init__(self, app: Any = None) -> None:
+        self.app, self.calls = app, []
+
+    def app_url(self, app_id: str) -> str:
+        return f"http://marathon:8080/v2/apps{app_id}"
+
+    def get_app(self, app_id: str) -> Any:
+        self.calls.append(("GET", app_id))
+        return self.app
+
+    def put_app(self, app_id: str, app: Dict[str, Any], force: bool = False) -> Dict[str, Any]:
+        self.calls.append(("PUT", app_id, app))
+        running = app.get("instances", 1) > 0
+        tasks = [{"id": f"t-{len(self.calls)}", "host": "agent-1", "state": "TASK_RUNNING"}] if running else []
+        self.app = {**app, "version": "v2", "tasksRunning": len(tasks), "tasksHealthy": 0, "tasks": tasks,
+                    "deployments": []}
+        return {"deploymentId": "d-1", "version": "v2"}
+
+    def delete_app(self, app_id: str, force: bool = False) -> Dict[str, Any]:
+        self.calls.append(("DELETE", app_id))
+        self.app = None
+        return {"deploymentId": "d-2"}
+
+
+def flink_layout(tmp_path: Path, ha_on: bool = True, extra: str = "") -> Path:
+    home = tmp_path / "flink"
+    (home / "bin").mkdir(parents=True, exist_ok=True)
+    for script in ("mesos-appmaster.sh", "mesos-jobmanager.sh", "config.sh"):
+        (home / "bin" / script).write_text("#!/bin/sh\n", encoding="utf-8")
+    (home / "conf").mkdir(exist_ok=True)
+    (home / "log").mkdir(exist_ok=True)
+    conf = "mesos.master: master-1:5050\njobmanager.rpc.address: am-1\njobmanager.memory.process.size: 768m\n"
+    if ha_on:
+        conf += ("high-availability: zookeeper\nhigh-availability.zookeeper.quorum: zk-1:2181\n"
+                 "high-availability.cluster-id: /demo\nhigh-availability.storageDir: hdfs:///ha\n")
+    (home / "conf" / "flink-conf.yaml").write_text(conf + extra, encoding="utf-8")
+    return home
+
+
+def marathon_manager(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake: FakeMarathon, check_mode: bool = False,
+                     diff: bool = False, ha_on: bool = True, extra_conf: str = "",
+                     **params: Any) -> appmaster.AppmasterManager:
+    import pwd  # pylint: disable=import-outside-toplevel
+    import os  # pylint: disable=import-outside-toplevel
+    home = flink_layout(tmp_path, ha_on, extra_conf)
+    args = dict(name="demo", flink_home=str(home), user=pwd.getpwuid(os.getuid()).pw_name, supervisor="marathon",
+                marathon={"url": "http://marathon:8080"}, wait_for="framework", timeout=5, settle=0)
+    args.update(params)
+    mgr = appmaster.AppmasterManager(make_module(check_mode=check_mode, diff=diff, **args))
+    monkeypatch.setattr(appmaster.marathon, "MarathonClient", lambda *a, **kw: fake)
+    monkeypatch.setattr(appmaster.zookeeper, "Client", FakeZooKeeper({ZNODE: b""}))
+    monkeypatch.setattr(appmaster.rest, "flink_overview", lambda *a, **kw: {"flink-version": "1.13.6"})
+    monkeypatch.setattr(appmaster.rest, "active_framework", lambda api, name, host, **kw: {"id": "f-1", "host": host})
+
+    def fail_json(msg: str, **result: Any) -> None:
+        raise Failed(msg)
+
+    monkeypatch.setattr(mgr.module, "fail_json", fail_json)
+    return mgr
+
+
+def test_marathon_app_is_the_flink_docs_app_from_the_same_inputs(monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    mgr = marathon_manager(monkeypatch, tmp_path, FakeMarathon(),
+                           marathon={"url": "http://marathon:8080", "constraints": [["hostname", "CLUSTER", "agent-1"]],
+                                     "health_check": {"gracePeriodSeconds": 120}},
+                           properties={"taskmanager.numberOfTaskSlots": 2})
+    mgr.prepare()
+    app = mgr.app
+    assert app["id"] == "/flink/demo" and app["instances"] == 1 and app["mem"] == 768 and app["cpus"] == 1.0
+    assert app["cmd"].endswith("/flink/bin/mesos-appmaster.sh -Dtaskmanager.numberOfTaskSlots=2"), app["cmd"]
+    assert app["env"]["FLINK_CONF_DIR"].endswith("/flink/conf") and app["env"]["FLINK_IDENT_STRING"] == "demo"
+    assert app["healthChecks"] == [{"protocol": "HTTP", "path": "/", "port": 8081, "gracePeriodSeconds": 120,
+                                    "intervalSeconds": 60, "timeoutSeconds": 20, "maxConsecutiveFailures": 3}]
+    assert app["upgradeStrategy"] == {"minimumHealthCapacity": 0, "maximumOverCapacity": 0}
+    assert app["constraints"] == [["hostname", "CLUSTER", "agent-1"]] and app["portDefinitions"] == []
+
+
+@pytest.mark.parametrize("params, ha_on, fragment", [
+    ({}, False, "supervisor: marathon needs ZooKeeper HA"),
+    ({"rpc_address": "am-1"}, True, "rpc_address: not used with supervisor=marathon"),
+    ({"marathon": {"url": "http://marathon:8080", "mem": 512}}, True, "marathon.mem: 512 MiB is less than"),
+    ({"marathon": {"url": "marathon:8080"}}, True, "marathon.url"),
+    ({"marathon": {"url": "http://marathon:8080", "app_id": "/Flink/x"}}, True, "marathon.app_id"),
+    ({"marathon": None}, True, "marathon: required with supervisor=marathon"),
+])
+def test_marathon_inputs_are_refused_before_any_request(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                        params: Dict[str, Any], ha_on: bool, fragment: str) -> None:
+    fake = FakeMarathon()
+    mgr = marathon_manager(monkeypatch, tmp_path, fake, ha_on=ha_on, **params)
+    with pytest.raises(Failed) as exc:
+        mgr.prepare()
+    assert fragment in str(exc.value), str(exc.value)
+    assert fake.calls == []
+
+
+def test_marathon_start_puts_once_then_is_idempotent(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fake = FakeMarathon()
+    mgr = marathon_manager(monkeypatch, tmp_path, fake)
+    mgr.prepare()
+    mgr.start_marathon(fake.get_app(mgr.app_id))
+    assert [c[0] for c in fake.calls[:2]] == ["GET", "PUT"] and [c[0] for c in fake.calls].count("PUT") == 1
+    assert mgr.result["changed"] is True and mgr.result["rest_url"] == "http://agent-1:8081"
+    assert mgr.result["marathon"]["host"] == "agent-1" and mgr.result["framework_id"] == "f-1"
+    assert mgr.result["ha"]["stored_framework_state"] == "none"
+    again = marathon_manager(monkeypatch, tmp_path, fake)
+    again.prepare()
+    again.start_marathon(fake.get_app(again.app_id))
+    assert again.result["changed"] is False and again.result["rest_url"] == "http://agent-1:8081"
+    assert [c for c in fake.calls if c[0] == "PUT"] == fake.calls[1:2]
+
+
+def test_marathon_check_mode_puts_nothing_and_shows_the_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fake = FakeMarathon()
+    mgr = marathon_manager(monkeypatch, tmp_path, fake, check_mode=True, diff=True)
+    mgr.prepare()
+    mgr.start_marathon(None)
+    assert mgr.result["changed"] is True and fake.calls == []
+    assert mgr.result["diff"]["before"] == "{}\n" and '"id": "/flink/demo"' in mgr.result["diff"]["after"]
+
+
+def test_marathon_absent_deletes_the_app_and_tears_down_the_framework(monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path) -> None:
+    fake = FakeMarathon({"id": "/flink/demo", "instances": 1,
+                         "tasks": [{"id": "t-1", "host": "agent-1", "state": "TASK_RUNNING"}]})
+    mgr = marathon_manager(monkeypatch, tmp_path, fake, state="absent")
+    torn: List[str] = []
+    frameworks = {"frameworks": [{"id": "f-1", "active": False}], "completed_frameworks": []}
+    monkeypatch.setattr(appmaster.rest, "get_json", lambda url, **kw: [] if url.endswith("/jobmanager/config")
+                        else frameworks)
+
+    def teardown(api: str, fid: str, **kw: Any) -> None:
+        torn.append(f"{api} {fid}")
+        frameworks["completed_frameworks"] = frameworks.pop("frameworks")
+        frameworks["frameworks"] = []
+
+    monkeypatch.setattr(appmaster.rest, "teardown_framework", teardown)
+    mgr.prepare()
+    mgr.stop_marathon(fake.get_app(mgr.app_id), remove=True)
+    assert ("DELETE", "/flink/demo") in fake.calls and fake.app is None
+    assert torn == ["http://master-1:5050 f-1"] and mgr.result["framework_torn_down"] == "f-1"
+    assert mgr.result["framework_unregistered"] is True and mgr.result["changed"] is True
+
+
+def test_marathon_stopped_scales_to_zero_and_keeps_the_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fake = FakeMarathon({"id": "/flink/demo", "instances": 1, "cmd": "x", "tasks": []})
+    mgr = marathon_manager(monkeypatch, tmp_path, fake, state="stopped")
+    mgr.prepare()
+    mgr.stop_marathon(fake.get_app(mgr.app_id), remove=False)
+    put = [c for c in fake.calls if c[0] == "PUT"]
+    assert len(put) == 1 and put[0][2]["instances"] == 0 and put[0][2]["cmd"] == "x" and fake.app is not None
+    again = marathon_manager(monkeypatch, tmp_path, fake, state="stopped")
+    again.prepare()
+    again.stop_marathon(fake.get_app(again.app_id), remove=False)
+    assert again.result["changed"] is False
+
+
+@pytest.mark.parametrize("text, mib", [("768m", 768), ("1g", 1024), ("1600 mb", 1600), ("1048577", 2), ("2G", 2048)])
+def test_memory_sizes_in_mib(text: str, mib: int) -> None:
+    assert appmaster.spec.memory_mib(text, "k") == mib
+
+
+def test_a_bad_memory_size_names_the_key() -> None:
+    with pytest.raises(appmaster.spec.SpecError, match="jobmanager.memory.process.size: '1.5g' is not a Flink"):
+        appmaster.spec.memory_mib("1.5g", "jobmanager.memory.process.size")
+
+
+@pytest.mark.parametrize("marathon_options, refused", [
+    ({}, True),
+    ({"constraints": [["hostname", "LIKE", "agent-.*"]]}, True),
+    ({"constraints": [["hostname", "CLUSTER", "agent-1"]]}, False),
+    ({"storage_shared": True}, False),
+])
+def test_marathon_refuses_local_ha_storage_an_agent_may_lack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                             marathon_options: Dict[str, Any], refused: bool) -> None:
+    fake = FakeMarathon()
+    mgr = marathon_manager(monkeypatch, tmp_path, fake, extra_conf="high-availability.storageDir: file:///var/lib/ha\n",
+                           marathon={"url": "http://marathon:8080", **marathon_options})
+    if refused:
+        with pytest.raises(Failed, match="high-availability.storageDir: 'file:///var/lib/ha' is a path on the local"):
+            mgr.prepare()
+    else:
+        mgr.prepare()
+        assert mgr.app["id"] == "/flink/demo"
+    assert fake.calls == []
