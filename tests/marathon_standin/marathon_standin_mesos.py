@@ -9,8 +9,8 @@ client subscribes again with the same framework ID (its FrameworkInfo carries `f
 master keeps the framework and its tasks meanwhile). A master that is not leading answers 307 with
 `Location: //host:port/...`; the client follows it.
 
-Self-contained on purpose: on a container this file is installed alone with the other marathon_standin*.py
-files in /usr/lib/marathon-standin, without the Mesos stand-in's modules.
+RecordIO framing is the Mesos stand-in's own (tests/mesos_standin/standin_recordio.py, one home): from a checkout
+it is found next door; on a container it is installed beside these files in /usr/lib/marathon-standin.
 """
 from __future__ import annotations
 
@@ -21,43 +21,21 @@ import socket
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable
+
+# From a checkout the RecordIO module sits in the Mesos stand-in's directory; installed, it sits beside this file.
+_CHECKOUT_RECORDIO = Path(__file__).resolve().parents[1] / "mesos_standin"
+if (_CHECKOUT_RECORDIO / "standin_recordio.py").is_file() and str(_CHECKOUT_RECORDIO) not in sys.path:
+    sys.path.append(str(_CHECKOUT_RECORDIO))
+
+from standin_recordio import Decoder as RecordIODecoder  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def log(message: str) -> None:
     """One line on stderr, prefixed so that a journal or a test log can never mistake it for Marathon."""
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
     print(f"{stamp} marathon-standin: {message}", file=sys.stderr, flush=True)
-
-
-class RecordIODecoder:
-    """Incremental RecordIO decoder (`<decimal length>\\n<bytes>` records, chunk boundaries anywhere)."""
-
-    def __init__(self) -> None:
-        self._buffer = b""
-        self._expected: int | None = None
-
-    def feed(self, data: bytes) -> list[bytes]:
-        """Add bytes; return every record they complete. Raises ValueError on a header that is not a number."""
-        self._buffer += data
-        records: list[bytes] = []
-        while True:
-            if self._expected is None:
-                newline = self._buffer.find(b"\n")
-                if newline < 0:
-                    if len(self._buffer) > 20:
-                        raise ValueError(f"RecordIO record-size is not a number: {self._buffer[:32]!r}")
-                    return records
-                header = self._buffer[:newline]
-                if not header.isdigit():
-                    raise ValueError(f"RecordIO record-size is not a number: {header[:32]!r}")
-                self._expected = int(header)
-                self._buffer = self._buffer[newline + 1:]
-            if len(self._buffer) < self._expected:
-                return records
-            records.append(self._buffer[:self._expected])
-            self._buffer = self._buffer[self._expected:]
-            self._expected = None
 
 
 def parse_masters(value: str) -> list[tuple[str, int]]:

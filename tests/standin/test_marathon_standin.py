@@ -13,10 +13,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from standin_net import free_port, wait_for
 
 import pytest
 
@@ -29,25 +30,6 @@ import marathon_standin_mesos as mesos  # noqa: E402  pylint: disable=wrong-impo
 
 SCRIPT = Path(__file__).resolve().parents[1] / "marathon_standin" / "marathon_standin.py"
 STANDIN_DIR = SCRIPT.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def clean_env(**extra: str) -> dict[str, str]:

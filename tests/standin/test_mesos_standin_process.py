@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from standin_net import free_port, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mesos_standin"))
 
@@ -24,25 +25,6 @@ import standin_agent  # noqa: E402  pylint: disable=wrong-import-position
 import standin_executor as ex  # noqa: E402  pylint: disable=wrong-import-position
 
 SCRIPT = Path(__file__).resolve().parents[1] / "mesos_standin" / "mesos_standin.py"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def get_json(port: int, path: str) -> Any:
