@@ -50,6 +50,11 @@ class HaSettings:
     def framework_id_path(self) -> str:
         return join_path(self.root, self.cluster_id, self.mesos_workers, "frameworkId")
 
+    @property
+    def workers_path(self) -> str:
+        """Where Flink's Mesos ResourceManager keeps one child per TaskManager worker (ZooKeeperMesosServices)."""
+        return join_path(self.root, self.cluster_id, self.mesos_workers, "workers")
+
 
 def settings(conf: Mapping[str, str]) -> Optional[HaSettings]:
     """The HA settings of an effective flink-conf (file plus -D overrides); None unless ZooKeeper HA is on.
@@ -188,3 +193,14 @@ def decision(framework_id: str, state: str, cleared: bool, message: str) -> Dict
         "cleared": cleared,
         "message": message,
     }
+
+
+def workers_back(expected_workers: int, overview: Optional[Mapping[str, Any]]) -> bool:
+    """Whether the TaskManagers a restarted cluster had are registered again (or replaced by as many new ones).
+
+    Why: an HA restart that re-registered the framework but lost its TaskManagers has no slots for the jobs it
+    recovers; ``expected_workers`` is the number of workers Flink had stored in ZooKeeper before the start.
+    """
+    if expected_workers <= 0:
+        return True
+    return isinstance(overview, Mapping) and int(overview.get("taskmanagers") or 0) >= expected_workers

@@ -27,6 +27,9 @@ class Probes:
     # A fatal error already logged by a JVM that is still shutting down (Flink 1.13 takes ~5 s from
     # "Fatal error occurred" to its exit); returning the log line ends the wait as 'died' without that delay.
     fatal: Callable[[], Optional[str]] = lambda: None
+    # At level 'framework': whether the cluster is whole given the last /overview (after an HA restart, the
+    # TaskManagers it had are registered again); the default asks nothing more.
+    whole: Callable[[Optional[Dict[str, Any]]], bool] = lambda overview: True
 
 
 @dataclass
@@ -96,6 +99,11 @@ def wait_ready(
             if fw is not None:
                 v.framework = fw
             reached = fw is not None
+            if reached and not probes.whole(v.overview):
+                reached = False
+                if not any("waiting for TaskManagers" in e for e in v.events):
+                    v.events.append(f"{elapsed():.2f}s waiting for TaskManagers "
+                                    f"({(v.overview or {}).get('taskmanagers', 0)} registered)")
         if reached:
             if reached_at is None:
                 reached_at = elapsed()

@@ -383,6 +383,14 @@ ha:
     message:
       description: The decision in words.
       type: str
+    expected_taskmanagers:
+      description:
+        - With a kept stored ID, the number of workers Flink had stored in ZooKeeper; the appmaster is ready only
+          once that many TaskManagers are registered (0 when no ID was kept).
+      type: int
+    registered_framework_id:
+      description: Set when the appmaster registered a framework other than the stored one (the task then fails).
+      type: str
 ha_removed:
   description: What O(remove_ha_state) removed (in check mode, would remove).
   returned: when O(state=absent) and O(remove_ha_state=true)
@@ -939,6 +947,8 @@ class AppmasterManager:
                 cleared = False
                 if ha.should_clear(state) and not self.module.check_mode:
                     cleared = zk.set(settings.framework_id_path, b"")
+                # The TaskManagers the cluster had: they must be back before a restart with the same ID is ready.
+                workers = 0 if ha.should_clear(state) or not stored else len(zk.children(settings.workers_path) or [])
         except (zookeeper.ZooKeeperError, OSError, ValueError) as exc:
             self.module.fail_json(
                 msg=f"high-availability.zookeeper.quorum: could not read {settings.framework_id_path} from ZooKeeper "
@@ -947,6 +957,8 @@ class AppmasterManager:
         message = ha.explain(settings, stored, state, cleared, self.module.check_mode)
         self.result["ha"].update(ha.decision(stored, state, cleared, message))
         self.expected_framework_id = ha.expected_framework_id(stored, state, cleared)
+        self.expected_workers = workers if self.expected_framework_id else 0
+        self.result["ha"]["expected_taskmanagers"] = self.expected_workers
         if ha.should_clear(state):
             self.module.warn(message)
 
@@ -1033,7 +1045,7 @@ class AppmasterManager:
             return flink_logs.fatal_since(read_tail(self.log_file, 262144), since - 2)
 
         probes = readiness.Probes(alive=alive, overview=self.overview_probe(), framework=self.current_framework,
-                                  fatal=fatal)
+                                  fatal=fatal, whole=self.whole_probe)
         verdict = readiness.wait_ready(self.p["wait_for"], probes, timeout=self.p["timeout"], settle=settle)
         self.record_verdict(verdict)
         if verdict.ready:
@@ -1057,6 +1069,10 @@ class AppmasterManager:
             return data
 
         return overview
+
+    def whole_probe(self, overview: Optional[Dict[str, Any]]) -> bool:
+        """After a start that must re-register a stored framework: the TaskManagers it had stored are back."""
+        return ha.workers_back(getattr(self, "expected_workers", 0), overview)
 
     def record_verdict(self, verdict: readiness.Verdict) -> None:
         """What readiness saw goes into the result, ready or not."""
@@ -1085,6 +1101,13 @@ class AppmasterManager:
                 f"The appmaster registered framework {registered}, not the stored FrameworkID "
                 f"{self.expected_framework_id} it had to re-register with, so its TaskManagers and recovered workers "
                 f"are orphaned. Check {self.ha.framework_id_path} in ZooKeeper and the appmaster log.", "")
+        if cause is None and verdict.reason == "timeout" and verdict.framework and not self.whole_probe(verdict.overview):
+            cause = flink_logs.Cause(
+                "ha_taskmanagers_missing",
+                f"The appmaster re-registered framework {verdict.framework.get('id')}, but only "
+                f"{(verdict.overview or {}).get('taskmanagers', 0)} of the {self.expected_workers} TaskManagers it had "
+                f"(workers stored at {self.ha.workers_path}) registered again within {self.p['timeout']} s. Check the "
+                "agents and the TaskManager logs in their Mesos sandboxes.", "")
         if cause is None and verdict.reason == "timeout":
             what = {"process": "the process to run", "rest": "the REST API at " + self.rest_url + "/overview",
                     "framework": f"framework '{self.framework_name}' from {self.rpc_address} in Mesos at {self.mesos_api}"}
@@ -1205,7 +1228,8 @@ class AppmasterManager:
                 seen["at"] = time.monotonic()
             return bool(seen["alive"])
 
-        probes = readiness.Probes(alive=alive, overview=self.overview_probe(), framework=self.current_framework)
+        probes = readiness.Probes(alive=alive, overview=self.overview_probe(), framework=self.current_framework,
+                                  whole=self.whole_probe)
         verdict = readiness.wait_ready(self.p["wait_for"], probes, timeout=self.p["timeout"], settle=settle)
         self.record_verdict(verdict)
         app = seen["app"] or self.marathon.get_app(self.app_id) or {}

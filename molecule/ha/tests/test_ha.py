@@ -212,3 +212,16 @@ def test_removal_under_marathon_deleted_the_app_and_tore_the_framework_down(host
     assert not active([f for f in after["frameworks"] if f["name"] == FRAMEWORK]), after
     assert removed["ha_removed"]["cluster_path"] == "/flink/flink-ha-marathon", removed["ha_removed"]
     assert removed["ha_removed"]["znodes_removed"] > 0, removed["ha_removed"]
+
+
+def test_restart_under_marathon_waited_for_the_same_framework_and_its_taskmanagers(host: Any, faulted: None) -> None:
+    record = json_file(host, "/root/ha-marathon.json")
+    restarted, first = record["restarted"], record["first"]
+    assert restarted["changed"] is True and restarted["readiness"]["reason"] == "ready", restarted
+    assert restarted["marathon"]["task_id"] != first["marathon"]["task_id"], restarted["marathon"]
+    assert restarted["framework_id"] == first["framework_id"], (restarted["framework_id"], first["framework_id"])
+    assert restarted["ha"]["stored_framework_state"] == "active", restarted["ha"]
+    # The job ran with parallelism 2 on one-slot TaskManagers: two workers stored, two back before "ready".
+    assert restarted["ha"]["expected_taskmanagers"] == 2, restarted["ha"]
+    assert restarted["overview"]["taskmanagers"] >= 2, restarted["overview"]
+    print(f"restart under Marathon: ready after {restarted['readiness']['elapsed']} s ({restarted['readiness']['events']})")

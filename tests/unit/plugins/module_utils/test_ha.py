@@ -124,3 +124,20 @@ def test_removal_waits_for_the_framework_to_be_gone(state, refused) -> None:
         assert message is None
     else:
         assert message is not None and refused in message and "No HA state was removed" in message
+
+
+@pytest.mark.parametrize("expected, overview, back", [
+    (0, None, True),
+    (2, {"taskmanagers": 1}, False),
+    (2, {"taskmanagers": 2}, True),
+    (2, {"taskmanagers": 3}, True),
+    (2, None, False),
+])
+def test_workers_back(expected, overview, back) -> None:
+    assert ha.workers_back(expected, overview) is back
+
+
+def test_workers_path_is_next_to_the_framework_id() -> None:
+    s = ha.settings({**HA_CONF, "high-availability.cluster-id": "/c1"})
+    assert s.workers_path == "/flink/c1/mesos-workers/workers"
+    assert s.framework_id_path == "/flink/c1/mesos-workers/frameworkId"

@@ -235,3 +235,25 @@ def test_mesos_info_follows_the_leader_and_skips_dead_masters(server: tuple) -> 
     assert out["frameworks"][0]["tasks"] == 1
     with pytest.raises(rest.HttpError, match="zk:// is not resolved"):
         mesos_info.query(["zk://z:2181/mesos"], 1)
+
+
+def test_framework_level_waits_until_the_cluster_is_whole() -> None:
+    """After an HA restart the framework may be back before its TaskManagers: ready only once `whole` says so."""
+    now = [0.0]
+    overviews = iter([{"taskmanagers": 0}, {"taskmanagers": 1}, {"taskmanagers": 2}] + [{"taskmanagers": 2}] * 50)
+    probes = readiness.Probes(alive=lambda: True, overview=lambda: next(overviews), framework=lambda: {"id": "f-1"},
+                              whole=lambda ov: (ov or {}).get("taskmanagers", 0) >= 2)
+    verdict = readiness.wait_ready("framework", probes, timeout=60, settle=0.0, interval=1.0,
+                                   clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    # whole at t=2 (the third overview); ready at the next poll, once held for the settle time (0 s)
+    assert verdict.ready and verdict.elapsed == 3.0, verdict
+    assert any("waiting for TaskManagers (0 registered)" in e for e in verdict.events), verdict.events
+
+
+def test_a_cluster_that_never_gets_whole_times_out() -> None:
+    now = [0.0]
+    probes = readiness.Probes(alive=lambda: True, overview=lambda: {"taskmanagers": 1}, framework=lambda: {"id": "f"},
+                              whole=lambda ov: False)
+    verdict = readiness.wait_ready("framework", probes, timeout=5, settle=0.0, interval=1.0,
+                                   clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    assert not verdict.ready and verdict.reason == "timeout" and verdict.framework == {"id": "f"}

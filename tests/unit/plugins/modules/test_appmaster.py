@@ -278,6 +278,24 @@ def test_a_new_framework_id_after_an_ha_restart_is_not_ready(monkeypatch: pytest
     assert mgr.current_framework() == {"id": "m-0002"}
 
 
+def test_a_kept_framework_id_expects_the_taskmanagers_it_had(monkeypatch: pytest.MonkeyPatch) -> None:
+    workers = "/flink/demo/mesos-workers/workers"
+    zk = FakeZooKeeper({ZNODE: b"m-0002", f"{workers}/taskmanager-00001/lock": b"",
+                        f"{workers}/taskmanager-00002": b""})
+    mgr = ha_manager(monkeypatch, zk)
+    mgr.check_stored_framework()
+    assert mgr.expected_workers == 2 and mgr.result["ha"]["expected_taskmanagers"] == 2
+    assert not mgr.whole_probe({"taskmanagers": 1}) and mgr.whole_probe({"taskmanagers": 2})
+
+
+def test_a_cleared_framework_id_expects_no_taskmanagers(monkeypatch: pytest.MonkeyPatch) -> None:
+    zk = FakeZooKeeper({ZNODE: b"m-0001", "/flink/demo/mesos-workers/workers/taskmanager-00001": b""})
+    mgr = ha_manager(monkeypatch, zk)
+    mgr.check_stored_framework()
+    assert mgr.result["ha"]["cleared"] is True and mgr.expected_workers == 0
+    assert mgr.whole_probe({"taskmanagers": 0})
+
+
 class Failed(Exception):
     """fail_json, caught: the module's message and result."""
 
