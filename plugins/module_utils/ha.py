@@ -23,6 +23,9 @@ from ansible_collections.streamops.flink_mesos.plugins.module_utils.zookeeper im
 DEFAULT_ROOT = "/flink"
 DEFAULT_CLUSTER_ID = "/default"
 DEFAULT_MESOS_WORKERS = "/mesos-workers"
+DEFAULT_LEADER = "/leader"
+# The znode under the leader path where the leading REST endpoint publishes itself (ZooKeeperHaServices).
+REST_SERVER_LOCK = "rest_server_lock"
 
 # What the master says about a stored FrameworkID.
 NONE = "none"          # nothing stored: the appmaster registers a new framework
@@ -40,6 +43,7 @@ class HaSettings:
     root: str
     cluster_id: str
     mesos_workers: str
+    leader: str = DEFAULT_LEADER
 
     @property
     def cluster_path(self) -> str:
@@ -49,6 +53,11 @@ class HaSettings:
     @property
     def framework_id_path(self) -> str:
         return join_path(self.root, self.cluster_id, self.mesos_workers, "frameworkId")
+
+    @property
+    def rest_leader_path(self) -> str:
+        """Where the leading JobManager's REST endpoint writes its address (and leader session ID)."""
+        return join_path(self.root, self.cluster_id, self.leader, REST_SERVER_LOCK)
 
     @property
     def workers_path(self) -> str:
@@ -74,6 +83,7 @@ def settings(conf: Mapping[str, str]) -> Optional[HaSettings]:
         root=conf.get("high-availability.zookeeper.path.root") or DEFAULT_ROOT,
         cluster_id=conf.get("high-availability.cluster-id") or DEFAULT_CLUSTER_ID,
         mesos_workers=conf.get("high-availability.zookeeper.path.mesos-workers") or DEFAULT_MESOS_WORKERS,
+        leader=conf.get("high-availability.zookeeper.path.leader") or DEFAULT_LEADER,
     )
 
 
@@ -204,3 +214,31 @@ def workers_back(expected_workers: int, overview: Optional[Mapping[str, Any]]) -
     if expected_workers <= 0:
         return True
     return isinstance(overview, Mapping) and int(overview.get("taskmanagers") or 0) >= expected_workers
+
+
+# Java serialization constants (java.io.ObjectStreamConstants) of the leader znode's data.
+_STREAM_HEADER = b"\xac\xed\x00\x05"
+_TC_BLOCKDATA, _TC_BLOCKDATALONG = 0x77, 0x7A
+
+
+def decode_leader(data: Optional[bytes]) -> Optional[str]:
+    """The leader address in a Flink 1.13 leader znode, or None when there is none or it cannot be read.
+
+    Why by hand: Flink writes ``ObjectOutputStream.writeUTF(address)`` then ``writeObject(leaderSessionID)``, i.e.
+    the stream header, a block-data record holding the UTF string (2-byte length + modified UTF-8), then the UUID.
+    Only the address is needed (the REST URL of the leading JobManager), and no Java is at hand on the host.
+    """
+    if not data or not data.startswith(_STREAM_HEADER) or len(data) < 8:
+        return None
+    pos = len(_STREAM_HEADER)
+    if data[pos] == _TC_BLOCKDATA:
+        pos += 2
+    elif data[pos] == _TC_BLOCKDATALONG:
+        pos += 5
+    else:
+        return None
+    size = int.from_bytes(data[pos:pos + 2], "big")
+    raw = data[pos + 2:pos + 2 + size]
+    if len(raw) != size or not size:
+        return None
+    return raw.decode("utf-8", "replace")

@@ -391,6 +391,12 @@ ha:
     registered_framework_id:
       description: Set when the appmaster registered a framework other than the stored one (the task then fails).
       type: str
+    leader_rest_address:
+      description:
+        - When the appmaster was judged ready, the REST address of the cluster's leading JobManager, read from the
+          leader znode Flink writes (C(<root><cluster-id>/leader/rest_server_lock)); null if it could not be read.
+      type: str
+      sample: http://am-1:8081
 ha_removed:
   description: What O(remove_ha_state) removed (in check mode, would remove).
   returned: when O(state=absent) and O(remove_ha_state=true)
@@ -1087,6 +1093,21 @@ class AppmasterManager:
             self.result["overview"] = verdict.overview
         if verdict.framework:
             self.result["framework_id"] = verdict.framework.get("id")
+        if verdict.ready and getattr(self, "ha", None) is not None:
+            self.record_leader()
+
+    def record_leader(self) -> None:
+        """With ZooKeeper HA: the REST endpoint that leads the cluster, as Flink published it in ZooKeeper.
+
+        Why: with several appmaster hosts (standby JobManagers) the one that answered is not necessarily the leader;
+        the leader znode says which is. Not a readiness condition: a reading that fails leaves it null.
+        """
+        try:
+            with zookeeper.Client(self.ha.quorum, timeout=5.0) as zk:
+                address = ha.decode_leader(zk.get(self.ha.rest_leader_path))
+        except (zookeeper.ZooKeeperError, OSError, ValueError):
+            address = None
+        self.result["ha"]["leader_rest_address"] = address
 
     def fail_not_ready(self, sd: Systemd, verdict: readiness.Verdict) -> None:
         # Give the JVM a moment to finish writing its stack trace (it logs, then exits).

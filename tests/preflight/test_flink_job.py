@@ -117,3 +117,10 @@ def test_absent_needs_no_jar_and_changes_nothing_that_is_not_there(result) -> No
     assert result.rc == 0, result.output[-3000:]
     assert "Stop the per-job cluster and remove its unit" in result.output
     assert "changed=0" in result.output, result.output[-1500:]
+
+
+@preflight_run(lambda workdir: _job(workdir, {"flink_job_remove_ha_state": True}))
+def test_removing_ha_state_of_a_job_to_start_is_refused(result) -> None:
+    assert_refused(result, "flink_job_remove_ha_state=true removes the job's ZooKeeper HA state and is only valid",
+                   "(is 'started')")
+    assert not (result.workdir / "jobs").exists()

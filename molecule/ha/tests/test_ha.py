@@ -87,6 +87,8 @@ def test_module_reported_the_ha_state_it_found(host: Any, converged: None) -> No
     assert record["ha_framework_id_path"] == ZNODE, record
     # Derived from the inventory's zookeeper group: the appmaster host is not in the zookeeper play.
     assert sorted(record["ha_quorum"].split(",")) == ["ha-agent-1:2181", "ha-agent-2:2181", "ha-master:2181"], record
+    # The leader the module found through ZooKeeper (the leader znode Flink wrote): this host's REST endpoint.
+    assert record["ha_leader_rest_address"] == "http://ha-am:8081", record
 
 
 def test_appmaster_runs_on_java_11_with_zookeeper_ha(host: Any, converged: None) -> None:
@@ -185,6 +187,7 @@ def test_session_under_marathon_ran_on_the_pinned_agent(host: Any, faulted: None
     assert first["marathon"]["host"] == "ha-agent-1" and first["rest_url"] == "http://ha-agent-1:8081", first
     assert first["framework_id"] and first["ha"]["cluster_path"] == "/flink/flink-ha-marathon", first
     assert first["readiness"]["reason"] == "ready", first["readiness"]
+    assert first["ha"]["leader_rest_address"] == "http://ha-agent-1:8081", first["ha"]
     assert record["second_changed"] is False, "the second converge of the Marathon session changed something"
 
 

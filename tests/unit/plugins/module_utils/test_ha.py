@@ -141,3 +141,32 @@ def test_workers_path_is_next_to_the_framework_id() -> None:
     s = ha.settings({**HA_CONF, "high-availability.cluster-id": "/c1"})
     assert s.workers_path == "/flink/c1/mesos-workers/workers"
     assert s.framework_id_path == "/flink/c1/mesos-workers/frameworkId"
+
+
+# Bytes written by a real java.io.ObjectOutputStream (OpenJDK 17 on the build machine) exactly as Flink 1.13 writes a
+# leader znode: writeUTF(address), then writeObject(UUID b2b0f7e4-3a1e-4c5d-9f00-1234567890ab).
+LEADER_REST = bytes.fromhex(
+    "aced000577130011687474703a2f2f68612d616d3a383038317372000e6a6176612e7574696c2e55554944bc9903f7986d852f0200024a"
+    "000c6c65617374536967426974734a000b6d6f73745369674269747378709f001234567890abb2b0f7e43a1e4c5d")
+LEADER_RPC = bytes.fromhex(
+    "aced000577380036616b6b612e7463703a2f2f666c696e6b4068612d6167656e742d313a363132332f757365722f7270632f646973706174"
+    "636865725f317372000e6a6176612e7574696c2e55554944bc9903f7986d852f0200024a000c6c65617374536967426974734a000b6d6f73"
+    "745369674269747378709f001234567890abb2b0f7e43a1e4c5d")
+
+
+@pytest.mark.parametrize("data, address", [
+    (LEADER_REST, "http://ha-am:8081"),
+    (LEADER_RPC, "akka.tcp://flink@ha-agent-1:6123/user/rpc/dispatcher_1"),
+    (b"", None),
+    (None, None),
+    (b"not java", None),
+    (LEADER_REST[:10], None),
+])
+def test_decode_leader(data, address) -> None:
+    assert ha.decode_leader(data) == address
+
+
+def test_rest_leader_path_follows_the_leader_setting() -> None:
+    assert ha.settings(HA_CONF).rest_leader_path == "/flink/default/leader/rest_server_lock"
+    custom = ha.settings({**HA_CONF, "high-availability.cluster-id": "/c1", "high-availability.zookeeper.path.leader": "/l"})
+    assert custom.rest_leader_path == "/flink/c1/l/rest_server_lock"

@@ -296,6 +296,15 @@ def test_a_cleared_framework_id_expects_no_taskmanagers(monkeypatch: pytest.Monk
     assert mgr.whole_probe({"taskmanagers": 0})
 
 
+def test_a_ready_ha_appmaster_reports_the_leader_zookeeper_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    address = b"http://am-2:8081"
+    # The stream header, then writeUTF(address) in a block-data record, as ObjectOutputStream writes it.
+    leader = b"\xac\xed\x00\x05" + bytes([0x77, len(address) + 2]) + len(address).to_bytes(2, "big") + address
+    mgr = ha_manager(monkeypatch, FakeZooKeeper({"/flink/demo/leader/rest_server_lock": leader + b"\x73\x72"}))
+    mgr.record_verdict(appmaster.readiness.Verdict(ready=True, reason="ready"))
+    assert mgr.result["ha"]["leader_rest_address"] == "http://am-2:8081"
+
+
 class Failed(Exception):
     """fail_json, caught: the module's message and result."""
 
