@@ -147,74 +147,54 @@ class _Checker:
 
     # typed getters: return the value or the default; record errors -----------------------------------------
 
-    def number(self, obj: dict[str, Any], key: str, path: str, default: float | None,
-               minimum: float | None = None, maximum: float | None = None) -> float | None:
+    def typed(self, obj: dict[str, Any], key: str, path: str, kinds: tuple[type, ...], expected: str,
+              default: Any = None) -> Any:
+        """The value if it has one of `kinds` (a bool is never a number), else `default` and a type error."""
         value = obj.get(key)
         if value is None:
             return default
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.type_error(f"{path}/{key}", "error.expected.jsnumber")
+        if isinstance(value, bool) != (bool in kinds) or not isinstance(value, kinds):
+            self.type_error(f"{path}/{key}", f"error.expected.{expected}")
             return default
-        value = float(value)
-        if minimum is not None and value < minimum:
-            self.error(f"{path}/{key}", f"got {value}, expected {float(minimum)} or more")
-        if maximum is not None and value > maximum:
-            self.error(f"{path}/{key}", f"got {value}, expected {float(maximum)} or less")
         return value
+
+    def bounded(self, path: str, value: Any, minimum: Any, maximum: Any) -> Any:
+        """Record a range error in Marathon's words; the value is kept either way."""
+        if value is not None and minimum is not None and value < minimum:
+            self.error(path, f"got {value}, expected {minimum} or more")
+        if value is not None and maximum is not None and value > maximum:
+            self.error(path, f"got {value}, expected {maximum} or less")
+        return value
+
+    def number(self, obj: dict[str, Any], key: str, path: str, default: float | None,
+               minimum: float | None = None, maximum: float | None = None) -> float | None:
+        value = self.typed(obj, key, path, (int, float), "jsnumber")
+        if value is None:
+            return default
+        return self.bounded(f"{path}/{key}", float(value), None if minimum is None else float(minimum),
+                            None if maximum is None else float(maximum))
 
     def integer(self, obj: dict[str, Any], key: str, path: str, default: int | None,
                 minimum: int | None = None, maximum: int | None = None) -> int | None:
-        value = obj.get(key)
+        value = self.typed(obj, key, path, (int, float), "jsnumber")
         if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.type_error(f"{path}/{key}", "error.expected.jsnumber")
             return default
         if isinstance(value, float) and not value.is_integer():
             self.type_error(f"{path}/{key}", "error.expected.int")
             return default
-        value = int(value)
-        if minimum is not None and value < minimum:
-            self.error(f"{path}/{key}", f"got {value}, expected {minimum} or more")
-        if maximum is not None and value > maximum:
-            self.error(f"{path}/{key}", f"got {value}, expected {maximum} or less")
-        return value
+        return self.bounded(f"{path}/{key}", int(value), minimum, maximum)
 
     def string(self, obj: dict[str, Any], key: str, path: str, default: str | None = None) -> str | None:
-        value = obj.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, str):
-            self.type_error(f"{path}/{key}", "error.expected.jsstring")
-            return default
-        return value
+        return self.typed(obj, key, path, (str,), "jsstring", default)
 
     def boolean(self, obj: dict[str, Any], key: str, path: str, default: bool) -> bool:
-        value = obj.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            self.type_error(f"{path}/{key}", "error.expected.jsboolean")
-            return default
-        return value
+        return self.typed(obj, key, path, (bool,), "jsboolean", default)
 
     def array(self, obj: dict[str, Any], key: str, path: str) -> list[Any] | None:
-        value = obj.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, list):
-            self.type_error(f"{path}/{key}", "error.expected.jsarray")
-            return None
-        return value
+        return self.typed(obj, key, path, (list,), "jsarray")
 
     def mapping(self, obj: dict[str, Any], key: str, path: str) -> dict[str, Any] | None:
-        value = obj.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            self.type_error(f"{path}/{key}", "error.expected.jsobject")
-            return None
-        return value
+        return self.typed(obj, key, path, (dict,), "jsobject")
 
     def string_map(self, obj: dict[str, Any], key: str, path: str) -> dict[str, str]:
         value = self.mapping(obj, key, path) or {}

@@ -16,24 +16,7 @@ import pytest
 
 from ansible.module_utils.basic import AnsibleModule
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19 (tools/matrix runs these tests on 2.16 too)
-    import contextlib
-    from typing import Iterator
-
-    from ansible.module_utils import basic
-    from ansible.module_utils.common.text.converters import to_bytes
-
-    @contextlib.contextmanager
-    def patch_module_args(args: Dict[str, Any]) -> Iterator[None]:
-        """What 2.19's helper does: hand AnsibleModule its arguments the way Ansible's wrapper would."""
-        saved = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = saved
+from ansible_collections.streamops.flink_mesos.tests.unit.plugins.modules.module_args import patch_module_args
 from ansible_collections.streamops.flink_mesos.plugins.modules import appmaster
 
 UNIT = "[Unit]\nDescription=Flink appmaster demo\n[Service]\nExecStart=/opt/flink/bin/mesos-appmaster.sh\n"

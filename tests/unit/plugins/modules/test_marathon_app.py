@@ -17,23 +17,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19 (tools/matrix runs these tests on 2.16 too)
-    import contextlib
-
-    from ansible.module_utils import basic
-    from ansible.module_utils.common.text.converters import to_bytes
-
-    @contextlib.contextmanager
-    def patch_module_args(args: Dict[str, Any]) -> Iterator[None]:
-        """What 2.19's helper does: hand AnsibleModule its arguments the way Ansible's wrapper would."""
-        saved = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = saved
+from ansible_collections.streamops.flink_mesos.tests.unit.plugins.modules.module_args import patch_module_args
 from ansible_collections.streamops.flink_mesos.plugins.modules import marathon_app
 
 HEALTH_DEFAULTS = {"gracePeriodSeconds": 300, "intervalSeconds": 60, "timeoutSeconds": 20,
