@@ -607,3 +607,15 @@ def test_marathon_refuses_local_ha_storage_an_agent_may_lack(monkeypatch: pytest
         mgr.prepare()
         assert mgr.app["id"] == "/flink/demo"
     assert fake.calls == []
+
+
+def test_marathon_start_that_never_gets_ready_scales_the_app_to_zero(monkeypatch: pytest.MonkeyPatch,
+                                                                     tmp_path: Path) -> None:
+    fake = FakeMarathon()
+    mgr = marathon_manager(monkeypatch, tmp_path, fake, timeout=1)
+    monkeypatch.setattr(appmaster.rest, "flink_overview", lambda *a, **kw: None)  # REST never answers
+    mgr.prepare()
+    with pytest.raises(Failed, match=r"did not become ready \(timeout\)"):
+        mgr.start_marathon(None)
+    puts = [c[2] for c in fake.calls if c[0] == "PUT"]
+    assert len(puts) == 2 and puts[0]["instances"] == 1 and puts[1]["instances"] == 0, puts
