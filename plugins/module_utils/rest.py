@@ -111,10 +111,12 @@ ERROR_BODY_LIMIT = 300
 
 def request_json(url: str, method: str = "GET", timeout: float = 5.0,
                  http: HttpOptions = DEFAULT_HTTP, data: Any = None,
-                 error_body_limit: int = ERROR_BODY_LIMIT) -> Tuple[int, Any, str]:
+                 error_body_limit: int = ERROR_BODY_LIMIT,
+                 form: Optional[Mapping[str, str]] = None) -> Tuple[int, Any, str]:
     """Send one request; return (status, parsed JSON or None, final URL after redirects).
 
-    ``data``, when not None, is sent as the JSON body (Content-Type application/json), as Marathon's PUT wants.
+    ``data``, when not None, is sent as the JSON body (Content-Type application/json), as Marathon's PUT wants;
+    ``form`` as a form-encoded body, as the Mesos master's operator endpoints (/master/teardown) want.
     An error answer's body is kept in HttpError.body up to ``error_body_limit`` characters, so that a caller
     that parses it (Marathon's JSON errors) can ask for all of it.
     Errors in the transport become HttpError so that callers decide whether "not answering" is a failure
@@ -125,6 +127,9 @@ def request_json(url: str, method: str = "GET", timeout: float = 5.0,
     if data is not None:
         payload = json.dumps(data).encode("utf-8")
         headers["Content-Type"] = "application/json"
+    elif form is not None:
+        payload = urlencode(form).encode("ascii")
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
     try:
         resp = open_url(url, data=payload, method=method, headers=headers, timeout=timeout,
                         follow_redirects="urllib2", **http.open_url_kwargs())
@@ -212,16 +217,8 @@ def teardown_framework(mesos_api: str, framework_id: str, timeout: float, http: 
     Mesos kills the framework's tasks and refuses the ID from then on. Used when the appmaster was ended by a signal
     (a supervisor's kill), on which Flink 1.13 leaves its framework registered until mesos.failover-timeout.
     """
-    url = f"{mesos_api}/master/teardown"
-    try:
-        resp = open_url(url, data=urlencode({"frameworkId": framework_id}), method="POST", timeout=timeout,
-                        headers={"Content-Type": "application/x-www-form-urlencoded"}, follow_redirects="urllib2",
-                        **http.open_url_kwargs())
-        resp.close()
-    except urllib.error.HTTPError as exc:
-        raise HttpError(f"POST {url} (frameworkId={framework_id}): HTTP {exc.code} {exc.reason}", exc.code) from exc
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise HttpError(transport_error_message("POST", url, exc)) from exc
+    request_json(f"{mesos_api}/master/teardown", method="POST", timeout=timeout, http=http,
+                 form={"frameworkId": framework_id})
 
 
 def find_frameworks(state: Any, name: str, hostname: Optional[str] = None, active_only: bool = True) -> List[Dict]:

@@ -761,8 +761,14 @@ class AppmasterManager:
     def prepare_for_stop(self) -> None:
         """Stopping needs only the REST URL of the running instance, read back from the installed unit."""
         self.rest_port = self.p.get("rest_port") or 8081
+        # flink-conf.yaml (with the properties), read once: HA removal and a Marathon stop take their settings from it.
+        conf_dir = self.p.get("conf_dir") or os.path.join(self.p["flink_home"], "conf")
+        conf_text = read_text(os.path.join(conf_dir, "flink-conf.yaml"))
+        eff = spec.effective_config(spec.parse_flink_conf(conf_text or ""), spec.dynamic_properties(self.p))
+        # The master to ask about the stopped cluster's framework when the running appmaster cannot tell.
+        self.conf_mesos_api = self.p.get("mesos_api_url") or rest.mesos_api_from_master(eff.get("mesos.master", ""))
         if self.p["supervisor"] == "marathon":
-            self.prepare_marathon_stop()
+            self.prepare_marathon_stop(eff)
         current = read_text(self.unit_path) or ""
         for word in current.split():
             if word.startswith('"-Drest.port='):
@@ -772,12 +778,9 @@ class AppmasterManager:
         self.result.update(rest_url=self.rest_url)
         self.ha_removal = None
         if self.p["remove_ha_state"]:
-            conf_dir = self.p.get("conf_dir") or os.path.join(self.p["flink_home"], "conf")
-            conf_text = read_text(os.path.join(conf_dir, "flink-conf.yaml"))
             if conf_text is None:
                 raise spec.SpecError(f"remove_ha_state: {conf_dir}/flink-conf.yaml does not exist, so this cluster's "
                                      "HA settings are unknown. Point conf_dir at it; nothing was removed.")
-            eff = spec.effective_config(spec.parse_flink_conf(conf_text), spec.dynamic_properties(self.p))
             try:
                 settings = ha.settings(eff)
             except ValueError as exc:
@@ -789,7 +792,6 @@ class AppmasterManager:
             problem = ha.removal_problem(settings)
             if problem:
                 raise spec.SpecError(problem)
-            self.ha_mesos_api = self.p.get("mesos_api_url") or rest.mesos_api_from_master(eff.get("mesos.master", ""))
             self.ha_removal = (settings, ha.local_storage_path(eff.get("high-availability.storageDir", ""),
                                                                settings.cluster_id))
 
@@ -858,16 +860,11 @@ class AppmasterManager:
         self.result["rest_url"] = None  # known once Marathon has placed the task
         self.result.pop("log_file", None)  # on the agent Marathon picks, not on this host
 
-    def prepare_marathon_stop(self) -> None:
-        """Supervisor Marathon, stopping: the app, and from flink-conf.yaml the REST port, framework name and master."""
+    def prepare_marathon_stop(self, eff: Dict[str, str]) -> None:
+        """Supervisor Marathon, stopping: the app, and from flink-conf.yaml the REST port and framework name."""
         self.marathon_settings()
-        conf_dir = self.p.get("conf_dir") or os.path.join(self.p["flink_home"], "conf")
-        conf_text = read_text(os.path.join(conf_dir, "flink-conf.yaml")) or ""
-        eff = spec.effective_config(spec.parse_flink_conf(conf_text), spec.dynamic_properties(self.p))
         self.rest_port = self.p.get("rest_port") or int(eff.get("rest.port", "8081"))
         self.framework_name = eff.get("mesos.resourcemanager.framework.name", "Flink")
-        if not self.p.get("mesos_api_url") and eff.get("mesos.master"):
-            self.marathon_mesos_api = rest.mesos_api_from_master(eff["mesos.master"])
 
     # ---- actions ----
     def write_unit(self, sd: Systemd) -> None:
@@ -1011,7 +1008,7 @@ class AppmasterManager:
     def refuse_removal_while_registered(self, zk: Any, settings: ha.HaSettings) -> None:
         """Fail, removing nothing, while the Mesos master still keeps the framework whose ID this cluster stored."""
         stored = ha.decode_framework_id(zk.get(settings.framework_id_path))
-        mesos_api = self.mesos_api or self.ha_mesos_api
+        mesos_api = self.mesos_api or self.conf_mesos_api
         frameworks = None
         if stored and mesos_api:
             try:
@@ -1289,7 +1286,7 @@ class AppmasterManager:
             self.rpc_address = running[0]["host"]
             self.rest_url = f"http://{self.rpc_address}:{self.rest_port}"
             self.learn_running_config()
-            self.mesos_api = self.mesos_api or getattr(self, "marathon_mesos_api", None)
+            self.mesos_api = self.mesos_api or self.conf_mesos_api
             if self.mesos_api:
                 framework = self.current_framework()
         if remove:

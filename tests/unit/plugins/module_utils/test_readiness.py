@@ -28,6 +28,7 @@ class Fake:
         self.flink_up = False
         self.frameworks: list = []
         self.deleted = 0
+        self.posted: list = []
 
 
 @pytest.fixture()
@@ -67,6 +68,14 @@ def server() -> Iterator[tuple]:
         def do_DELETE(self) -> None:  # noqa: N802
             fake.deleted += 1
             self.send(202, {})
+
+        def do_POST(self) -> None:  # noqa: N802
+            # Like Mesos's /master/teardown: a form body, 200 with an empty body, 400 without frameworkId.
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            fake.posted.append((self.path, self.headers.get("Content-Type"), body))
+            self.send_response(200 if "frameworkId=" in body else 400)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -178,6 +187,12 @@ def test_delete_cluster(server: tuple) -> None:
     fake, base = server
     rest.request_json(f"{base}/cluster", method="DELETE")
     assert fake.deleted == 1
+
+
+def test_teardown_posts_the_framework_id_as_a_form(server: tuple) -> None:
+    fake, base = server
+    rest.teardown_framework(base, "f-1 2", timeout=5)
+    assert fake.posted == [("/master/teardown", "application/x-www-form-urlencoded", "frameworkId=f-1+2")]
 
 
 def test_mesos_api_and_base_urls() -> None:
