@@ -30,6 +30,9 @@ class Probes:
     # At level 'framework': whether the cluster is whole given the last /overview (after an HA restart, the
     # TaskManagers it had are registered again); the default asks nothing more.
     whole: Callable[[Optional[Dict[str, Any]]], bool] = lambda overview: True
+    # At level 'framework', with ZooKeeper HA: the REST address of the leader the cluster published in ZooKeeper, or
+    # None while there is none (or it cannot be read). None as the probe itself: nothing is asked (no HA).
+    leader: Optional[Callable[[], Optional[str]]] = None
 
 
 @dataclass
@@ -40,6 +43,8 @@ class Verdict:
     reason: str
     overview: Optional[Dict[str, Any]] = None
     framework: Optional[Dict[str, Any]] = None
+    # The leader's REST address read from ZooKeeper when the probe was given (the last reading).
+    leader: Optional[str] = None
     rest_seen_after: Optional[float] = None
     died_after: Optional[float] = None
     elapsed: float = 0.0
@@ -104,6 +109,8 @@ def wait_ready(
                 if not any("waiting for TaskManagers" in e for e in v.events):
                     v.events.append(f"{elapsed():.2f}s waiting for TaskManagers "
                                     f"({(v.overview or {}).get('taskmanagers', 0)} registered)")
+            if reached and probes.leader is not None:
+                reached = leader_published(v, probes.leader(), elapsed())
         if reached:
             if reached_at is None:
                 reached_at = elapsed()
@@ -120,3 +127,20 @@ def wait_ready(
             v.elapsed = elapsed()
             return v
         sleep(interval)
+
+
+def leader_published(verdict: Verdict, address: Optional[str], at: float) -> bool:
+    """Record a leader reading in the verdict (an event when it first appears or changes); whether there is one.
+
+    Why a condition and not only a report: with ZooKeeper HA the REST endpoint of any JobManager answers once some
+    leader exists, but clients (the Flink CLI, a standby's redirect, the job module) find the cluster through the
+    leader znode. A cluster whose leader is not readable there is not usable by them yet.
+    """
+    if address is None:
+        if not any("waiting for a leader" in e for e in verdict.events):
+            verdict.events.append(f"{at:.2f}s waiting for a leader in ZooKeeper")
+        return False
+    if address != verdict.leader:
+        verdict.events.append(f"{at:.2f}s leader {address} published in ZooKeeper")
+    verdict.leader = address
+    return True

@@ -138,6 +138,8 @@ options:
     description:
       - V(none) returns after starting; V(process) requires the process alive; V(rest) also C(/overview);
         V(framework) also the framework registered in Mesos. Each held for O(settle) seconds.
+      - With ZooKeeper HA, V(framework) also requires a leader published in ZooKeeper (RV(ha.leader_rest_address))
+        and, after a start that kept a stored FrameworkID, that framework and the TaskManagers it had.
     type: str
     choices: [none, process, rest, framework]
     default: rest
@@ -393,8 +395,9 @@ ha:
       type: str
     leader_rest_address:
       description:
-        - When the appmaster was judged ready, the REST address of the cluster's leading JobManager, read from the
-          leader znode Flink writes (C(<root><cluster-id>/leader/rest_server_lock)); null if it could not be read.
+        - With O(wait_for=framework), the REST address of the cluster's leading JobManager, read from the leader
+          znode Flink writes (C(<root><cluster-id>/leader/rest_server_lock)). A ready appmaster always has one
+          (readiness waits for it); null when readiness timed out before one was published.
       type: str
       sample: http://am-1:8081
 ha_removed:
@@ -428,7 +431,8 @@ cause:
   type: str
 cause_id:
   description: Stable id of the cause (hadoop_missing, libmesos_missing, libmesos_unloadable, java_module_access,
-    port_in_use, jobgraph_unreadable, mesos_registration_refused, mesos_unreachable, bad_configuration, unknown).
+    port_in_use, jobgraph_unreadable, mesos_registration_refused, mesos_unreachable, bad_configuration, timeout,
+    ha_new_framework, ha_taskmanagers_missing, ha_no_leader, unknown).
   returned: failure
   type: str
 log_tail:
@@ -505,7 +509,7 @@ import socket
 import stat
 import tempfile
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.streamops.flink_mesos.plugins.module_utils import appmaster_spec as spec
@@ -1048,7 +1052,7 @@ class AppmasterManager:
             return flink_logs.fatal_since(read_tail(self.log_file, 262144), since - 2)
 
         probes = readiness.Probes(alive=alive, overview=self.overview_probe(), framework=self.current_framework,
-                                  fatal=fatal, whole=self.whole_probe)
+                                  fatal=fatal, whole=self.whole_probe, leader=self.leader_probe())
         verdict = readiness.wait_ready(self.p["wait_for"], probes, timeout=self.p["timeout"], settle=settle)
         self.record_verdict(verdict)
         if verdict.ready:
@@ -1090,21 +1094,27 @@ class AppmasterManager:
             self.result["overview"] = verdict.overview
         if verdict.framework:
             self.result["framework_id"] = verdict.framework.get("id")
-        if verdict.ready and getattr(self, "ha", None) is not None:
-            self.record_leader()
+        if getattr(self, "ha", None) is not None and self.p["wait_for"] == "framework":
+            self.result["ha"]["leader_rest_address"] = verdict.leader
 
-    def record_leader(self) -> None:
-        """With ZooKeeper HA: the REST endpoint that leads the cluster, as Flink published it in ZooKeeper.
+    def leader_probe(self) -> Optional[Callable[[], Optional[str]]]:
+        """With ZooKeeper HA: a probe of the REST endpoint that leads the cluster, as Flink published it in ZooKeeper.
 
-        Why: with several appmaster hosts (standby JobManagers) the one that answered is not necessarily the leader;
-        the leader znode says which is. Not a readiness condition: a reading that fails leaves it null.
+        Why: with several appmaster hosts (standby JobManagers) the one that answered is not necessarily the leader,
+        and clients find the cluster through the leader znode; readiness waits until one is published there. A
+        reading that fails counts as "no leader yet". None without HA (nothing to ask).
         """
-        try:
-            with zookeeper.Client(self.ha.quorum, timeout=5.0) as zk:
-                address = ha.decode_leader(zk.get(self.ha.rest_leader_path))
-        except (zookeeper.ZooKeeperError, OSError, ValueError):
-            address = None
-        self.result["ha"]["leader_rest_address"] = address
+        if getattr(self, "ha", None) is None:
+            return None
+
+        def leader() -> Optional[str]:
+            try:
+                with zookeeper.Client(self.ha.quorum, timeout=5.0) as zk:
+                    return ha.decode_leader(zk.get(self.ha.rest_leader_path))
+            except (zookeeper.ZooKeeperError, OSError, ValueError):
+                return None
+
+        return leader
 
     def fail_not_ready(self, sd: Systemd, verdict: readiness.Verdict) -> None:
         # Give the JVM a moment to finish writing its stack trace (it logs, then exits).
@@ -1126,6 +1136,14 @@ class AppmasterManager:
                 f"{(verdict.overview or {}).get('taskmanagers', 0)} of the {self.expected_workers} TaskManagers it had "
                 f"(workers stored at {self.ha.workers_path}) registered again within {self.p['timeout']} s. Check the "
                 "agents and the TaskManager logs in their Mesos sandboxes.", "")
+        if cause is None and verdict.reason == "timeout" and verdict.framework and verdict.leader is None \
+                and self.ha is not None and self.whole_probe(verdict.overview):
+            cause = flink_logs.Cause(
+                "ha_no_leader",
+                f"The appmaster answered on REST and framework {verdict.framework.get('id')} is active, but no leader "
+                f"was published at {self.ha.rest_leader_path} in ZooKeeper ({self.ha.quorum}) within "
+                f"{self.p['timeout']} s. Check that every appmaster host uses the same high-availability.cluster-id "
+                "and ZooKeeper quorum, and the ZooKeeper servers' logs.", "")
         if cause is None and verdict.reason == "timeout":
             what = {"process": "the process to run", "rest": "the REST API at " + self.rest_url + "/overview",
                     "framework": f"framework '{self.framework_name}' from {self.rpc_address} in Mesos at {self.mesos_api}"}
@@ -1247,7 +1265,7 @@ class AppmasterManager:
             return bool(seen["alive"])
 
         probes = readiness.Probes(alive=alive, overview=self.overview_probe(), framework=self.current_framework,
-                                  whole=self.whole_probe)
+                                  whole=self.whole_probe, leader=self.leader_probe())
         verdict = readiness.wait_ready(self.p["wait_for"], probes, timeout=self.p["timeout"], settle=settle)
         self.record_verdict(verdict)
         app = seen["app"] or self.marathon.get_app(self.app_id) or {}

@@ -76,6 +76,10 @@ def test_leftover_task_of_a_crashed_agent_is_killed_at_start(tmp_path: Path) -> 
     orphan = ex.start_process(["/bin/sh", "-c", "sleep 60"], "/bin/sh", env, sandbox, None)
     stranger = subprocess.Popen(["sleep", "60"], start_new_session=True)
     try:
+        # Popen returns once the exec began; the kernel fills /proc/<pid>/environ a moment later (on a loaded
+        # machine that window was seen). A crashed agent's task has long passed it: wait it out here.
+        wait_for(lambda: f"MESOS_SANDBOX={sandbox}".encode() in
+                 Path(f"/proc/{orphan.pid}/environ").read_bytes().split(b"\0"))
         standin_agent.record_task_pid(str(tmp_path), orphan.pid, sandbox)
         standin_agent.record_task_pid(str(tmp_path), stranger.pid, sandbox)
         assert standin_agent.kill_leftovers(str(tmp_path)) == [orphan.pid]

@@ -272,3 +272,37 @@ def test_a_cluster_that_never_gets_whole_times_out() -> None:
     verdict = readiness.wait_ready("framework", probes, timeout=5, settle=0.0, interval=1.0,
                                    clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
     assert not verdict.ready and verdict.reason == "timeout" and verdict.framework == {"id": "f"}
+
+
+def test_with_ha_the_framework_level_waits_for_a_published_leader() -> None:
+    """REST and the framework are there before the leader znode: ready only once ZooKeeper names a leader."""
+    now = [0.0]
+    leaders = iter([None, None, "http://am-1:8081"] + ["http://am-1:8081"] * 50)
+    probes = readiness.Probes(alive=lambda: True, overview=lambda: {"taskmanagers": 0}, framework=lambda: {"id": "f"},
+                              leader=lambda: next(leaders))
+    verdict = readiness.wait_ready("framework", probes, timeout=60, settle=0.0, interval=1.0,
+                                   clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    assert verdict.ready and verdict.elapsed == 3.0 and verdict.leader == "http://am-1:8081", verdict
+    assert [e.split("s ", 1)[1] for e in verdict.events if "leader" in e] == [
+        "waiting for a leader in ZooKeeper", "leader http://am-1:8081 published in ZooKeeper"], verdict.events
+
+
+def test_without_a_published_leader_the_framework_level_times_out() -> None:
+    now = [0.0]
+    probes = readiness.Probes(alive=lambda: True, overview=lambda: {"taskmanagers": 0}, framework=lambda: {"id": "f"},
+                              leader=lambda: None)
+    verdict = readiness.wait_ready("framework", probes, timeout=5, settle=0.0, interval=1.0,
+                                   clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    assert not verdict.ready and verdict.reason == "timeout" and verdict.leader is None
+
+
+def test_the_rest_level_never_asks_for_the_leader() -> None:
+    def leader() -> None:
+        raise AssertionError("the leader is a condition of the framework level only")
+
+    probes = readiness.Probes(alive=lambda: True, overview=lambda: {"taskmanagers": 0}, framework=lambda: None,
+                              leader=leader)
+    now = [0.0]
+    verdict = readiness.wait_ready("rest", probes, timeout=5, settle=0.0, interval=1.0,
+                                   clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    assert verdict.ready

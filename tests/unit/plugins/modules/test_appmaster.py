@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import stat
+import types
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -279,17 +280,57 @@ def test_a_cleared_framework_id_expects_no_taskmanagers(monkeypatch: pytest.Monk
     assert mgr.whole_probe({"taskmanagers": 0})
 
 
-def test_a_ready_ha_appmaster_reports_the_leader_zookeeper_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    address = b"http://am-2:8081"
-    # The stream header, then writeUTF(address) in a block-data record, as ObjectOutputStream writes it.
-    leader = b"\xac\xed\x00\x05" + bytes([0x77, len(address) + 2]) + len(address).to_bytes(2, "big") + address
-    mgr = ha_manager(monkeypatch, FakeZooKeeper({"/flink/demo/leader/rest_server_lock": leader + b"\x73\x72"}))
-    mgr.record_verdict(appmaster.readiness.Verdict(ready=True, reason="ready"))
+LEADER_ZNODE = "/flink/demo/leader/rest_server_lock"
+
+
+def leader_data(address: bytes) -> bytes:
+    """The stream header, then writeUTF(address) in a block-data record, as ObjectOutputStream writes it (then the
+    start of the leader session UUID object, which the decoder does not read)."""
+    return b"\xac\xed\x00\x05" + bytes([0x77, len(address) + 2]) + len(address).to_bytes(2, "big") + address + b"\x73\x72"
+
+
+def test_the_leader_probe_reads_the_leader_zookeeper_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    mgr = ha_manager(monkeypatch, FakeZooKeeper({LEADER_ZNODE: leader_data(b"http://am-2:8081")}))
+    probe = mgr.leader_probe()
+    assert probe is not None and probe() == "http://am-2:8081"
+    mgr.p["wait_for"] = "framework"
+    mgr.record_verdict(appmaster.readiness.Verdict(ready=True, reason="ready", leader=probe()))
     assert mgr.result["ha"]["leader_rest_address"] == "http://am-2:8081"
+
+
+def test_no_leader_znode_is_no_leader_yet_and_no_ha_asks_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    mgr = ha_manager(monkeypatch, FakeZooKeeper({ZNODE: b""}))
+    probe = mgr.leader_probe()
+    assert probe is not None and probe() is None
+    mgr.ha = None
+    assert mgr.leader_probe() is None
 
 
 class Failed(Exception):
     """fail_json, caught: the module's message and result."""
+
+
+def test_a_timeout_without_a_leader_names_the_leader_znode(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """REST answered and the framework is active, but no leader znode: the cause says where Flink publishes it."""
+    mgr = ha_manager(monkeypatch, FakeZooKeeper({ZNODE: b""}))
+    mgr.check_stored_framework()
+    mgr.log_file, mgr.secrets, mgr.unit = str(tmp_path / "absent.log"), [], "flink-appmaster-demo.service"
+    mgr.files_changed = mgr.unit_rewritten = False
+    monkeypatch.setattr(appmaster.time, "sleep", lambda s: None)
+    seen: Dict[str, Any] = {}
+
+    def fail_json(msg: str, **result: Any) -> None:
+        seen.update(result, msg=msg)
+        raise Failed(msg)
+
+    monkeypatch.setattr(mgr.module, "fail_json", fail_json)
+    sd = types.SimpleNamespace(journal=lambda: "", run=lambda *a, **kw: None)
+    verdict = appmaster.readiness.Verdict(ready=False, reason="timeout", overview={"taskmanagers": 0},
+                                          framework={"id": "m-0003"})
+    with pytest.raises(Failed):
+        mgr.fail_not_ready(sd, verdict)
+    assert seen["cause_id"] == "ha_no_leader", seen
+    assert LEADER_ZNODE in seen["msg"] and "high-availability.cluster-id" in seen["msg"], seen["msg"]
 
 
 def test_zookeeper_not_answering_fails_before_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -472,7 +513,7 @@ def marathon_manager(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake: Fake
     args.update(params)
     mgr = appmaster.AppmasterManager(make_module(check_mode=check_mode, diff=diff, **args))
     monkeypatch.setattr(appmaster.marathon, "MarathonClient", lambda *a, **kw: fake)
-    monkeypatch.setattr(appmaster.zookeeper, "Client", FakeZooKeeper({ZNODE: b""}))
+    monkeypatch.setattr(appmaster.zookeeper, "Client", FakeZooKeeper({ZNODE: b"", LEADER_ZNODE: leader_data(b"http://agent-1:8081")}))
     monkeypatch.setattr(appmaster.rest, "flink_overview", lambda *a, **kw: {"flink-version": "1.13.6"})
     monkeypatch.setattr(appmaster.rest, "active_framework", lambda api, name, host, **kw: {"id": "f-1", "host": host})
 
@@ -527,6 +568,7 @@ def test_marathon_start_puts_once_then_is_idempotent(monkeypatch: pytest.MonkeyP
     assert mgr.result["changed"] is True and mgr.result["rest_url"] == "http://agent-1:8081"
     assert mgr.result["marathon"]["host"] == "agent-1" and mgr.result["framework_id"] == "f-1"
     assert mgr.result["ha"]["stored_framework_state"] == "none"
+    assert mgr.result["ha"]["leader_rest_address"] == "http://agent-1:8081"
     again = marathon_manager(monkeypatch, tmp_path, fake)
     again.prepare()
     again.start_marathon(fake.get_app(again.app_id))
