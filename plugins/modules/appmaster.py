@@ -497,7 +497,10 @@ framework_torn_down:
   type: str
   sample: 7d9d0c6a-0000-4b7f-9d50-2a1f5c0c2b11-0003
 framework_unregistered:
-  description: Whether the framework disappeared from Mesos after a stop (only checked when a Mesos API URL is known).
+  description:
+    - Whether the master stopped listing the framework after a stop (it is among the completed frameworks); only
+      checked when a Mesos API URL is known. False when it stays listed as inactive, i.e. within its failover timeout
+      (the appmaster ended on a signal instead of C(DELETE /cluster)).
   returned: when stopped
   type: bool
 """
@@ -608,6 +611,15 @@ def java_child(main_pid: int) -> Optional[int]:
         except OSError:
             continue
     return None
+
+
+def process_alive(pid_before: int, main_pid_now: int) -> bool:
+    """Whether the unit's main process seen before a stop request still runs: same MainPID and still in /proc.
+
+    Why not the unit's ActiveState: between the process's exit and a restart systemd scheduled, the unit is
+    'activating (auto-restart)', and a later MainPID is another process.
+    """
+    return pid_before > 0 and main_pid_now == pid_before and os.path.exists(f"/proc/{pid_before}")
 
 
 class Systemd:
@@ -891,10 +903,15 @@ class AppmasterManager:
         self.learn_running_config()
         if self.mesos_api:
             framework = self.current_framework()
+        main_pid = sd.main_pid()
         try:
             rest.request_json(f"{self.rest_url}/cluster", method="DELETE", timeout=5, http=self.http)
             deadline = time.monotonic() + self.p["timeout"]
-            while time.monotonic() < deadline and sd.running():
+            # Wait for THIS process to end, not for the unit to be inactive: with ZooKeeper HA Flink 1.13 exits 2
+            # after a clean shutdown (its Mesos services fail to delete znodes its HA services already removed), so
+            # systemd schedules a restart (Restart=on-failure), and a restarted appmaster registers a new framework
+            # and runs the job again. The stop below cancels that scheduled restart.
+            while time.monotonic() < deadline and process_alive(main_pid, sd.main_pid()):
                 time.sleep(0.5)
         except rest.HttpError:
             pass  # Not answering: nothing to unregister through REST; systemctl stop below ends it.
@@ -970,14 +987,18 @@ class AppmasterManager:
             self.module.warn(message)
 
     def wait_unregistered(self, framework_id: Optional[str]) -> bool:
+        """Whether the master no longer lists the framework (it is among the completed ones, or forgotten).
+
+        An inactive framework that is still listed is only disconnected: Mesos keeps it, and its tasks, for its
+        failover timeout, and a scheduler may re-register with its ID. That is not unregistered.
+        """
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
                 data = rest.get_json(f"{self.mesos_api}/master/frameworks", timeout=3, http=self.http)
-                active = [f for f in data.get("frameworks", []) if f.get("id") == framework_id and f.get("active")]
-                if not active:
+                if ha.stored_id_state(framework_id or "", data) in (ha.REMOVED, ha.UNKNOWN):
                     return True
-            except (rest.HttpError, AttributeError):
+            except rest.HttpError:
                 pass
             time.sleep(1)
         return False

@@ -105,6 +105,14 @@ def playbook_args(run: Run, workdir: Path) -> list[str]:
     return ["-i", str(inv), "--check", *run.cli_args, str(play)]
 
 
+def expected_cost(run: Run) -> int:
+    """A rough rank of how long a run takes, for the queue's order: a playbook of the collection (the validation
+    play, site.yml: every role on every host) costs most, then more hosts, then a role's main entry point (argument
+    specs and the tasks after its preflight) over a task file of its own."""
+    hosts = sum(len(members) for members in run.groups.values())
+    return (1000 if run.playbook_file else 0) + 10 * hosts + (5 if run.tasks_from == "main" else 0)
+
+
 def runner_count() -> int:
     """One runner per CPU plus one, to use the CPU while a run sleeps (download retries, result polling);
     PREFLIGHT_RUNNERS overrides."""
@@ -160,7 +168,9 @@ def start_batch(runs: dict[str, tuple[Run, Path]], queue: Path, runners: int | N
         (queue / sub).mkdir(parents=True)
     names: dict[str, str] = {}
     queued: list[tuple[Run, str]] = []
-    for key, (run, workdir) in runs.items():
+    # Runners take the queue in name order: the longest runs go first, so that no runner is left with one of them
+    # while the others have finished (sorted() is stable: tests keep their order within one cost).
+    for key, (run, workdir) in sorted(runs.items(), key=lambda item: -expected_cost(item[1][0])):
         # Equal runs (several tests asserting on one playbook run, e.g. grouped bad-input rows) run once.
         same = next((name for other, name in queued if other == run), None)
         if same is None:

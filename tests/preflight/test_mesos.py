@@ -106,8 +106,19 @@ def test_install_method_without_source_fails(result, method: str, fragment: str)
     "mesos_install_method": "package_file", "mesos_package_file_url": f"file://{_package(workdir)[0]}",
     "mesos_package_file_checksum": "sha512:" + "0" * 128}))
 def test_package_url_checksum_mismatch_fails(result) -> None:
-    """A URL goes through the _common download, which refuses a wrong checksum and names the variable."""
+    """A URL goes through the _common download, which refuses a wrong checksum and names the variable, at once:
+    fetching the same file again cannot make it match."""
     _assert_refused(result, "with a matching checksum", "mesos_package_file_url / mesos_package_file_checksum")
+    assert "did not match" in result.output and "FAILED - RETRYING" not in result.output, result.output
+
+
+@preflight_run(lambda workdir: _mesos({**THREE_MASTERS, "mesos_agents": {"a1": {}}}, "mesos_agents", {
+    "mesos_install_method": "package_file", "mesos_package_file_url": f"file://{workdir}/missing.deb",
+    "mesos_package_file_checksum": "sha512:" + "0" * 128, "common_download_retries": 1, "common_download_delay": 0}))
+def test_package_url_that_cannot_be_fetched_is_tried_again(result) -> None:
+    """A fetch that fails (here: no such file) is tried again common_download_retries times, then refused."""
+    _assert_refused(result, "with a matching checksum", "mesos_package_file_url / mesos_package_file_checksum")
+    assert result.output.count("FAILED - RETRYING") == 1, result.output
 
 
 @preflight_run(lambda workdir: _mesos({**THREE_MASTERS, "mesos_agents": {"a1": {}}}, "mesos_agents", {

@@ -228,3 +228,30 @@ def test_restart_under_marathon_waited_for_the_same_framework_and_its_taskmanage
     assert restarted["ha"]["expected_taskmanagers"] == 2, restarted["ha"]
     assert restarted["overview"]["taskmanagers"] >= 2, restarted["overview"]
     print(f"restart under Marathon: ready after {restarted['readiness']['elapsed']} s ({restarted['readiness']['events']})")
+
+
+# ---- a per-job cluster with ZooKeeper HA, removed with its HA state through the flink_job role ----
+
+def test_per_job_cluster_ran_with_its_own_cluster_id_and_a_leader(host: Any, faulted: None) -> None:
+    record = json_file(host, "/root/ha-per-job.json")
+    started = record["started"]
+    assert started["changed"] is True and started["readiness"]["reason"] == "ready", started
+    assert started["ha"]["cluster_path"] == "/flink/flink-job-ha-per-job", started["ha"]
+    # Readiness waited for the leader the per-job cluster published in ZooKeeper: its own REST port.
+    assert re.fullmatch(r"http://[^/]+:8084", started["ha"]["leader_rest_address"] or ""), started["ha"]
+    assert any("published in ZooKeeper" in e for e in started["readiness"]["events"]), started["readiness"]
+    assert "flink-job-ha-per-job" in " ".join(record["zk_children_while_running"]), record["zk_children_while_running"]
+
+
+def test_per_job_removal_took_its_ha_state_and_unregistered_its_framework(host: Any, faulted: None) -> None:
+    record = json_file(host, "/root/ha-per-job.json")
+    removed, framework_id = record["removed"], record["started"]["framework_id"]
+    assert removed["ha_removed"]["cluster_path"] == "/flink/flink-job-ha-per-job", removed
+    # DELETE /cluster unregistered the framework, and no restarted appmaster registered another (Flink 1.13 exits 2
+    # after a clean HA shutdown, and Restart=on-failure would start it again if the module waited on the unit).
+    assert removed["framework_unregistered"] is True, removed
+    children = " ".join(record["zk_children_after_removal"])
+    assert "flink-job-ha-per-job" not in children and "other-cluster" in children, record["zk_children_after_removal"]
+    after = record["frameworks_after_removal"]
+    assert framework_id and framework_id not in active(after["frameworks"]), after
+    assert not host.file("/etc/systemd/system/flink-appmaster-ha-per-job.service").exists

@@ -661,3 +661,24 @@ def test_marathon_start_that_never_gets_ready_scales_the_app_to_zero(monkeypatch
         mgr.start_marathon(None)
     puts = [c[2] for c in fake.calls if c[0] == "PUT"]
     assert len(puts) == 2 and puts[0]["instances"] == 1 and puts[1]["instances"] == 0, puts
+
+
+def test_a_stop_waits_for_the_process_it_asked_to_end_not_for_the_unit() -> None:
+    """After DELETE /cluster Flink may exit 2 and systemd schedule a restart: the process ended, the unit did not."""
+    import os  # pylint: disable=import-outside-toplevel
+    me = os.getpid()
+    assert appmaster.process_alive(me, me)
+    assert not appmaster.process_alive(me, 0), "activating (auto-restart): no main process, the one asked has ended"
+    assert not appmaster.process_alive(me, me + 1), "a restarted appmaster is another process"
+    assert not appmaster.process_alive(0, 0)
+
+
+def test_an_inactive_framework_still_listed_is_not_unregistered(monkeypatch: pytest.MonkeyPatch) -> None:
+    mgr = appmaster.AppmasterManager(make_module(name="demo"))
+    mgr.mesos_api = "http://master:5050"
+    answers = iter([{"frameworks": [{"id": "f-1", "active": False}], "completed_frameworks": []},
+                    {"frameworks": [], "completed_frameworks": [{"id": "f-1"}]}])
+    monkeypatch.setattr(appmaster.rest, "get_json", lambda url, **kw: next(answers))
+    slept: List[float] = []
+    monkeypatch.setattr(appmaster.time, "sleep", slept.append)
+    assert mgr.wait_unregistered("f-1") is True and slept == [1]
