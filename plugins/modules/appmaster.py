@@ -1123,17 +1123,23 @@ class AppmasterManager:
 
         Why: with several appmaster hosts (standby JobManagers) the one that answered is not necessarily the leader,
         and clients find the cluster through the leader znode; readiness waits until one is published there. A
-        reading that fails counts as "no leader yet". None without HA (nothing to ask).
+        reading that fails counts as "no leader yet". None without HA (nothing to ask). Each reading opens a ZooKeeper
+        session, and readiness polls ten times a second: a reading is reused for a second.
         """
         if getattr(self, "ha", None) is None:
             return None
+        last: Dict[str, Any] = {"at": None, "address": None}
 
         def leader() -> Optional[str]:
+            if last["at"] is not None and time.monotonic() - last["at"] < 1.0:
+                return last["address"]
             try:
                 with zookeeper.Client(self.ha.quorum, timeout=5.0) as zk:
-                    return ha.decode_leader(zk.get(self.ha.rest_leader_path))
+                    last["address"] = ha.decode_leader(zk.get(self.ha.rest_leader_path))
             except (zookeeper.ZooKeeperError, OSError, ValueError):
-                return None
+                last["address"] = None
+            last["at"] = time.monotonic()
+            return last["address"]
 
         return leader
 

@@ -682,3 +682,18 @@ def test_an_inactive_framework_still_listed_is_not_unregistered(monkeypatch: pyt
     slept: List[float] = []
     monkeypatch.setattr(appmaster.time, "sleep", slept.append)
     assert mgr.wait_unregistered("f-1") is True and slept == [1]
+
+
+def test_the_leader_probe_opens_at_most_one_zookeeper_session_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Readiness polls ten times a second; each ZooKeeper reading is a session of its own."""
+    zk = FakeZooKeeper({})
+    sessions: List[str] = []
+    mgr = ha_manager(monkeypatch, zk)  # it installs zk as the client; count the sessions instead
+    monkeypatch.setattr(appmaster.zookeeper, "Client", lambda quorum, timeout=5.0: sessions.append(quorum) or zk)
+    now = [100.0]
+    monkeypatch.setattr(appmaster.time, "monotonic", lambda: now[0])
+    probe = mgr.leader_probe()
+    assert probe is not None and probe() is None and probe() is None and len(sessions) == 1
+    zk.nodes[LEADER_ZNODE] = leader_data(b"http://am-1:8081")
+    now[0] += 1.0
+    assert probe() == "http://am-1:8081" and len(sessions) == 2
