@@ -705,7 +705,10 @@ def run_agent(flags: dict[str, str]) -> int:
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *dummy: stopping.set())
-    stopping.wait()
+    # With a timeout: a process-directed SIGTERM may land on another thread, and CPython runs the Python handler
+    # only in the main thread, which an untimed wait() never wakes (seen: the agent hung under load).
+    while not stopping.wait(0.5):
+        pass
     log("stopping: killing this agent's tasks (the TEST-ONLY stand-in cannot recover them after a restart)")
     agent.stop(grace=parse_duration(flags.get("executor_shutdown_grace_period", "5secs")))
     return 0

@@ -4,12 +4,18 @@ Why: the preflight suite used to start ansible-playbook once per case, which cos
 Each case is still its own playbook run (own inventory, play, exit code and output: see preflight_runner.py for
 why cases cannot share a play), but the runs go through a queue served by a few runner processes (runner_count), each
 paying Ansible's start-up once.
+
+Facts: every fake host is this machine, so the distribution and platform facts the roles gather (the java role's
+subset; the mesos role's install step skips its own gathering when they are there) are gathered ONCE per batch, by
+Ansible's own setup module into Ansible's jsonfile fact cache, and each run starts with a copy of them for each of its
+hosts in a cache directory of its own (fact_cache_env): nothing a run gathers or caches reaches another run.
 """
 from __future__ import annotations
 
 import inspect
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -92,6 +98,41 @@ def ansible_env() -> dict[str, str]:
     return env
 
 
+# The subset the java role gathers (roles/java/tasks/preflight.yml); it holds os_family and distribution_release too,
+# which the mesos role's install step reads.
+FACT_SUBSET = "!all,!min,distribution,platform"
+# Ansible reads the cache plugin's name once, at import (C.CACHE_PLUGIN), so the runners start with it set; the
+# directory is read when a run creates its fact cache, so each case sets its own.
+FACT_CACHE_PLUGIN = {"ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile"}
+
+
+def fact_cache_env(workdir: Path) -> dict[str, str]:
+    """The environment of a run whose fact cache is workdir/facts (one file per host, Ansible's jsonfile format)."""
+    return {**FACT_CACHE_PLUGIN, "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(workdir / "facts")}
+
+
+def gather_facts_once(queue: Path) -> Path | None:
+    """Gather this machine's FACT_SUBSET once with Ansible's setup module into a jsonfile cache under the queue;
+    the path of the cached facts, or None when gathering failed (the runs then gather for themselves, as before)."""
+    source = queue / "facts-source"
+    done = subprocess.run([str(Path(sys.executable).with_name("ansible")), "localhost", "-i", "localhost,", "-c", "local",
+                           "-e", f"ansible_python_interpreter={sys.executable}", "-m", "ansible.builtin.setup",
+                           "-a", f"gather_subset={FACT_SUBSET}"],
+                          env={**ansible_env(), **fact_cache_env(source)}, capture_output=True, text=True,
+                          timeout=120, check=False)
+    # One file per host, named by the plugin (Ansible 2.19 puts a format prefix before the host name: s1_localhost).
+    files = list((source / "facts").glob("*localhost")) if done.returncode == 0 else []
+    return files[0] if len(files) == 1 else None
+
+
+def seed_facts(run: Run, workdir: Path, facts: Path | None) -> None:
+    """Give each host of the run a copy of the gathered facts in the run's own cache directory."""
+    cache = workdir / "facts"
+    cache.mkdir(exist_ok=True)
+    for host in {h for members in run.groups.values() for h in members} if facts else ():
+        shutil.copyfile(facts, cache / f"{facts.name[:-len('localhost')]}{host}")
+
+
 def playbook_args(run: Run, workdir: Path) -> list[str]:
     """Write the run's inventory and playbook into workdir; the ansible-playbook arguments that run them."""
     inv = workdir / "inventory.json"
@@ -166,6 +207,7 @@ def start_batch(runs: dict[str, tuple[Run, Path]], queue: Path, runners: int | N
     """
     for sub in ("todo", "claimed", "out", "rc"):
         (queue / sub).mkdir(parents=True)
+    facts = gather_facts_once(queue)
     names: dict[str, str] = {}
     queued: list[tuple[Run, str]] = []
     # Runners take the queue in name order: the longest runs go first, so that no runner is left with one of them
@@ -176,14 +218,17 @@ def start_batch(runs: dict[str, tuple[Run, Path]], queue: Path, runners: int | N
         if same is None:
             same = f"{len(queued):04d}"
             queued.append((run, same))
-            (queue / "todo" / f"{same}.json").write_text(json.dumps({"args": playbook_args(run, workdir)}))
+            seed_facts(run, workdir, facts)
+            (queue / "todo" / f"{same}.json").write_text(json.dumps({"args": playbook_args(run, workdir),
+                                                                    "env": fact_cache_env(workdir)}))
         names[key] = same
     count = max(1, min(runners or runner_count(), len(queued))) if queued else 0
     procs = []
     for number in range(count):
         # The runners' own output goes to a file, so that no pipe fills up while nobody reads it.
         with (queue / f"runner-{number}.log").open("wb") as log:
-            procs.append(subprocess.Popen([sys.executable, str(RUNNER), str(queue)], env=ansible_env(), cwd=queue,
+            procs.append(subprocess.Popen([sys.executable, str(RUNNER), str(queue)],
+                                          env={**ansible_env(), **FACT_CACHE_PLUGIN}, cwd=queue,
                                           stdout=log, stderr=subprocess.STDOUT,
                                           preexec_fn=_lower_priority if background else None))
     return Batch(runs, queue, names, procs)

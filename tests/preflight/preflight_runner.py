@@ -12,7 +12,8 @@ Cases cannot instead share one play with one host each: most preflight checks ar
 first host only, and their failure fails every host) or look at whole groups, so a case needs its own inventory.
 
 Queue protocol (shared with preflight_batch.py): QUEUE_DIR/todo/<key>.json holds {"args": [...]} (arguments
-after `ansible-playbook`). Several runners may serve one queue: a runner claims a case by renaming it into
+after `ansible-playbook`) and optionally {"env": {...}} (environment variables the child sets
+first). Several runners may serve one queue: a runner claims a case by renaming it into
 QUEUE_DIR/claimed/ (atomic), the child writes its output to QUEUE_DIR/out/<key>.log, and the runner writes the
 child's exit status to QUEUE_DIR/rc/<key> (its existence means the case is finished).
 """
@@ -68,10 +69,12 @@ def claim_next(queue: Path) -> Path | None:
     return None
 
 
-def run_child(args: list[str], log: Path) -> None:
-    """In a forked child: run `ansible-playbook ARGS` with stdout and stderr going to log, exit with its code."""
+def run_child(args: list[str], env: dict[str, str], log: Path) -> None:
+    """In a forked child: run `ansible-playbook ARGS` with ENV added, stdout and stderr going to log; exit with its
+    code."""
     code = 1
     try:
+        os.environ.update(env)
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
@@ -90,13 +93,13 @@ def run_child(args: list[str], log: Path) -> None:
 
 def run_case(case: Path, queue: Path) -> int:
     """Fork a child for one case and return its exit code (negative: killed by that signal)."""
-    args = json.loads(case.read_text())["args"]
+    spec = json.loads(case.read_text())
     log = queue / "out" / f"{case.stem}.log"
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
-        run_child(args, log)
+        run_child(spec["args"], spec.get("env", {}), log)
     dummy, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status)
 

@@ -2,8 +2,8 @@
 
 Why: a wrong java_version (or an incomplete archive install) must stop the play before apt or the archive
 touches a host, with a message that names the variable and says what to set instead. These run the role in
-check mode against a fake local host (see conftest.py); the only host access is the read-only distribution fact
-gathering.
+check mode against a fake local host (see conftest.py); the distribution facts the role reads are this machine's,
+gathered once for the whole batch (preflight_batch.py).
 """
 from __future__ import annotations
 
