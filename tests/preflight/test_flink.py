@@ -86,6 +86,31 @@ def test_unparsable_memory_is_refused(result, size) -> None:
     refused(result, f"flink_taskmanager_memory_process_size is '{size}'", "cannot parse as a memory size")
 
 
+@preflight_run(lambda: _preflight(APPMASTER, {
+    **GOOD, "flink_version": "1.13 6", "flink_container_type": "lxc", "flink_jobmanager_memory_process_size": "1.5g",
+    "flink_taskmanager_slots": 0, "flink_user_jars": [{"url": "https://repo.example.com/x.jar"}]}))
+def test_every_bad_setting_of_the_run_is_named_at_once(result) -> None:
+    """The run's settings are one check that names every problem, not only the first."""
+    refused(result, "The Flink release settings are not usable: flink_version='1.13 6'", "flink_container_type is 'lxc'",
+            "flink_jobmanager_memory_process_size is '1.5g', which Flink cannot parse",
+            "flink_taskmanager_slots (0) must be an integer >= 1", "flink_user_jars[0] is")
+
+
+@preflight_run(lambda: _preflight(APPMASTER, {
+    **GOOD, "flink_log_dir": "log/flink", "flink_jobmanager_rpc_address": "127.0.0.1",
+    "flink_jvm_args_extra": ['-Dgreeting="hi"']}))
+def test_every_bad_setting_of_a_host_is_named_at_once(result) -> None:
+    """A host's own settings are one check that names every problem, not only the first."""
+    refused(result, "flink_log_dir is 'log/flink'; set an absolute path",
+            "flink_jobmanager_rpc_address is '127.0.0.1', a loopback address",
+            "contains a double quote, backslash, '$', backtick or line break")
+
+
+@preflight_run(lambda: _preflight(APPMASTER, {**GOOD, "flink_uris": "https://repo.example.com/x.jar"}))
+def test_a_string_where_a_list_belongs_is_refused(result) -> None:
+    refused(result, "flink_uris, flink_user_jars, flink_jvm_args_extra", "must be lists")
+
+
 @preflight_run(lambda: _preflight(APPMASTER, {**GOOD, "flink_hadoop_classpath": ""}))
 def test_missing_hadoop_classpath_is_refused_on_appmaster(result) -> None:
     refused(result, "flink_hadoop_classpath is empty", "UserGroupInformation")

@@ -40,6 +40,20 @@ def test_jar_with_url_and_src_is_refused(result) -> None:
     refused(result, "hadoop_jars[0]", "exactly one of")
 
 
+@preflight_run(lambda: Run("hadoop", GROUPS, {"hadoop_mode": "shaded", "hadoop_shaded_url": "https://mirror.example/hadoop.tgz",
+                                              "hadoop_install_dir": "opt/hadoop"}))
+def test_shaded_url_that_is_not_a_jar_and_a_relative_path_are_named_at_once(result) -> None:
+    """The paths and the settings of the mode in use are one check that names every problem."""
+    refused(result, "hadoop_install_dir is 'opt/hadoop'; set an absolute path",
+            "hadoop_mode is shaded but hadoop_shaded_url ('https://mirror.example/hadoop.tgz') is not an http(s)/file URL of a .jar")
+
+
+@preflight_run(lambda: Run("hadoop", GROUPS, {"hadoop_mode": "distribution", "hadoop_version": "three",
+                                              "hadoop_java_home": "/usr/lib/jvm/java-11"}))
+def test_distribution_with_a_bad_version_is_refused(result) -> None:
+    refused(result, "hadoop_mode is distribution but hadoop_version ('three')", "Set hadoop_version to a release such as 3.3.4")
+
+
 @preflight_run(lambda: Run("hadoop", GROUPS, {"hadoop_mode": "distribution"}))
 def test_distribution_without_java_home_is_refused(result) -> None:
     refused(result, "hadoop_java_home", "streamops.flink_mesos.java")

@@ -78,6 +78,17 @@ def test_version_the_distribution_does_not_ship_fails_in_preflight(result: Any) 
     assert INSTALL_TASK not in result.output, result.output
 
 
+# The distribution facts are given as include parameters, which rank above the facts this machine has.
+@preflight_run(lambda: Run("java", HOSTS, {"ansible_facts": {"distribution": "Plan9", "distribution_major_version": "4",
+                                                             "architecture": "mips"}}, tasks_from="preflight"))
+def test_unknown_distribution_is_refused(result: Any) -> None:
+    """A distribution without a vars file is refused with what to do instead, before any package task."""
+    assert result.rc != 0, result.output
+    assert "does not know which OpenJDK packages Plan9 4 (mips) ships" in result.output, result.output
+    assert "java_install_method=archive" in result.output, result.output
+    assert INSTALL_TASK not in result.output, result.output
+
+
 @preflight_run(lambda: Run("java", HOSTS, {"java_package_type": "server"}))
 def test_unknown_package_type_fails_before_install(result: Any) -> None:
     """java_package_type outside jre/jdk is refused by the argument spec, naming the variable."""

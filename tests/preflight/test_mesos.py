@@ -166,6 +166,16 @@ def test_unknown_extra_agent_flag_fails(result) -> None:
     _assert_refused(result, "mesos_agent_extra_flags names flags Mesos 1.11's agent does not have: isolaton")
 
 
+@preflight_run(lambda: _mesos({**THREE_MASTERS, "mesos_agents": {"a1": {}}}, "mesos_agents",
+                              {"mesos_master_extra_flags": {"quorm": "2"}, "mesos_agent_extra_flags": {"isolaton": "posix/cpu"},
+                               "mesos_agent_port": 70000}))
+def test_unknown_flags_of_both_daemons_and_a_bad_port_are_named_at_once(result) -> None:
+    """The run's Mesos settings are one check that names every problem, not only the first."""
+    _assert_refused(result, "mesos_master_extra_flags names flags Mesos 1.11's master does not have: quorm",
+                    "mesos_agent_extra_flags names flags Mesos 1.11's agent does not have: isolaton",
+                    "mesos_agent_port is '70000'; set a port number 1-65535.")
+
+
 # Effective values: what an extra flag sets is checked by the same rule as the typed variable (issue 14).
 @preflight_run(lambda flags, fragment: _mesos({**THREE_MASTERS, "mesos_agents": {"a1": {}}}, "mesos_agents",
                                               {"mesos_agent_extra_flags": flags}))

@@ -98,3 +98,24 @@ def test_relative_paths_fail(result: Any) -> None:
     one sentence per variable."""
     _assert_refused(result, "zookeeper_data_dir is 'zookeeper/data'; set an absolute path",
                     "zookeeper_install_dir is 'opt'; set an absolute path")
+
+
+@preflight_run(lambda: _zk({"zookeeper": {"zk-1": {"zookeeper_address": "10.0.0.9"}, "zk-2": {"zookeeper_address": "10.0.0.9"},
+                                          "zk-3": {}}}, tasks_from="preflight"))
+def test_shared_address_fails(result: Any) -> None:
+    _assert_refused(result, "zookeeper_address must be unique per host of 'zookeeper' (got 10.0.0.9, 10.0.0.9, zk-3)")
+
+
+@preflight_run(lambda: _zk({"zookeeper": {"zk-1": {}}}, {"zookeeper_client_port": 70000, "zookeeper_4lw_commands": ["ruok"]},
+                           tasks_from="preflight"))
+def test_bad_ports_and_4lw_are_named_at_once(result: Any) -> None:
+    """The settings of a host are one check that names every problem, not only the first."""
+    _assert_refused(result, "must be three different ports in 1..65535 (got 70000, 2888, 3888)",
+                    "zookeeper_4lw_commands must be a list that contains 'srvr'")
+
+
+@preflight_run(lambda: _zk({"zookeeper": {"alpha": {}, "zk-2": {"zookeeper_address": "zk-3"}, "zk-3": {}}},
+                           tasks_from="preflight"))
+def test_bad_id_and_shared_address_are_named_at_once(result: Any) -> None:
+    _assert_refused(result, "No valid id for: alpha (zookeeper_id='')",
+                    "zookeeper_address must be unique per host of 'zookeeper' (got alpha, zk-3, zk-3)")
