@@ -38,10 +38,8 @@ _WARM = {
     "shell": ["ansible.builtin.sh"],
     "become": ["ansible.builtin.sudo"],
 }
-# This collection's filters (plugins/filter/rules.py and inventory.py).
-_COLLECTION_FILTERS = ["mesos_value_problems", "address_problems", "mesos_master_problems", "path_problems",
-                       "checksum_problems", "artifact_problems", "instance_name_problems", "secret_keys",
-                       "zookeeper_connect_string"]
+# This collection's filters: each has its documentation file, plugins/filter/<name>.yml.
+_FILTER_DOCS = Path(__file__).resolve().parents[2] / "plugins" / "filter"
 
 
 def warm_up() -> None:
@@ -62,8 +60,8 @@ def warm_up() -> None:
     # Jinja filters and tests: Ansible's workers load each one a template names, a few ms each, on every task.
     for jinja_loader in (loader.filter_loader, loader.test_loader):
         list(jinja_loader.all())
-    for name in _COLLECTION_FILTERS:
-        loader.filter_loader.get(f"streamops.flink_mesos.{name}")
+    for doc in sorted(_FILTER_DOCS.glob("*.yml")):
+        loader.filter_loader.get(f"streamops.flink_mesos.{doc.stem}")
     # Ansible caches its Jinja lexer per environment settings (its source says it should be made before forking):
     # one template made here leaves it in the cache instead of each worker compiling the lexer's expressions.
     from ansible.parsing.dataloader import DataLoader  # pylint: disable=import-outside-toplevel
