@@ -26,6 +26,8 @@ import sys
 import warnings
 from pathlib import Path
 
+import compile_cache  # noqa: E402  pylint: disable=import-error
+
 # Plugins every preflight run loads; loading them in the parent leaves their classes and parsed documentation
 # in the loaders' caches, which each forked child inherits.
 _WARM = {
@@ -68,6 +70,11 @@ def warm_up() -> None:
     from ansible.template import Templar  # pylint: disable=import-outside-toplevel
 
     Templar(loader=DataLoader()).template("{{ [1] | map('string') | list }}")
+    # Each template and conditional of the roles and playbooks compiled once here, not in every worker that renders
+    # it (compile_cache.py says why and what is cached). PREFLIGHT_COMPILE_CACHE=0 turns it off, for comparisons.
+    if os.environ.get("PREFLIGHT_COMPILE_CACHE", "1") != "0" and compile_cache.install():
+        repo = _FILTER_DOCS.parents[1]
+        compile_cache.prime(sorted(repo.glob("roles/*/*/*.yml")) + sorted(repo.glob("playbooks/*.yml")))
 
 
 def claim_next(queue: Path) -> Path | None:
