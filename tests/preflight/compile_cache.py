@@ -11,7 +11,7 @@ environment's class and lexer settings, and Ansible's escape_backslashes compile
 cached code object becomes a template of the environment that asked for it (Jinja's Template.from_code), with that
 environment's filters, tests and globals, exactly as a fresh compilation would. A source that fails to compile is
 never cached, so its error is raised as before. If Ansible's or Jinja's internals are not the ones this was written
-for, install() changes nothing and says so, and the runs compile as usual.
+for (an import fails), install() changes nothing and returns False, and the runs compile as usual.
 """
 from __future__ import annotations
 
@@ -101,11 +101,11 @@ def install() -> bool:
             key = pending  # the node of an expression compile_expression_cached is compiling
         if key is not None and key in _CACHE:
             return _CACHE[key]
-        _PENDING.set(None)
+        token = _PENDING.set(None)  # what this call compiles inside is not the pending expression
         try:
             code = original_compile(self, source, name, filename, raw, defer_init)
         finally:
-            _PENDING.set(pending)
+            _PENDING.reset(token)
         if key is not None:
             _CACHE[key] = code
         return code
@@ -132,8 +132,8 @@ def install() -> bool:
 
 def prime(paths: Iterable[Path]) -> int:
     """Compile every template and conditional of the YAML files as Ansible's template engine does (its Jinja
-    environment and escape_backslashes setting); how many entries the cache holds afterwards. A source that does not compile
-    is skipped: the run that renders it reports the error as usual."""
+    environment and escape_backslashes setting); how many entries the cache holds afterwards. A source that does
+    not compile is skipped: the run that renders it reports the error as usual."""
     from ansible.parsing.dataloader import DataLoader  # pylint: disable=import-outside-toplevel
     from ansible.template import Templar  # pylint: disable=import-outside-toplevel
     from ansible._internal._templating._jinja_bits import (  # pylint: disable=import-outside-toplevel
