@@ -40,8 +40,9 @@ _WARM = {
     "shell": ["ansible.builtin.sh"],
     "become": ["ansible.builtin.sudo"],
 }
+_REPO = Path(__file__).resolve().parents[2]
 # This collection's filters: each has its documentation file, plugins/filter/<name>.yml.
-_FILTER_DOCS = Path(__file__).resolve().parents[2] / "plugins" / "filter"
+_FILTER_DOCS = _REPO / "plugins" / "filter"
 
 
 def warm_up() -> None:
@@ -73,8 +74,7 @@ def warm_up() -> None:
     # Each template and conditional of the roles and playbooks compiled once here, not in every worker that renders
     # it (compile_cache.py says why and what is cached). PREFLIGHT_COMPILE_CACHE=0 turns it off, for comparisons.
     if os.environ.get("PREFLIGHT_COMPILE_CACHE", "1") != "0" and compile_cache.install():
-        repo = _FILTER_DOCS.parents[1]
-        compile_cache.prime(sorted(repo.glob("roles/*/*/*.yml")) + sorted(repo.glob("playbooks/*.yml")))
+        compile_cache.prime(sorted(_REPO.glob("roles/*/*/*.yml")) + sorted(_REPO.glob("playbooks/*.yml")))
 
 
 def claim_next(queue: Path) -> Path | None:
