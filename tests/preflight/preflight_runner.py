@@ -56,6 +56,11 @@ def warm_up() -> None:
     loader.init_plugin_loader([])
     list(loader.inventory_loader.all(class_only=True))
     list(loader.vars_loader.all(class_only=True))
+    # ansible-playbook loads every connection, shell and become plugin, and every callback, on each run, and parses
+    # the documentation of each for its settings: done here, the parsed settings are in the configuration each child
+    # inherits, and the children's loads find them there.
+    for every in (loader.connection_loader, loader.shell_loader, loader.become_loader, loader.callback_loader):
+        list(every.all(class_only=True))
     for kind, names in _WARM.items():
         plugin_loader = getattr(loader, f"{kind}_loader")
         for name in names:
