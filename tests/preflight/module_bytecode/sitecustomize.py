@@ -10,8 +10,8 @@ directory in PREFLIGHT_MODULE_BYTECODE_DIR); it makes zipimport keep each compil
 What is the same: the code that runs. The key is the SHA-256 of the source (what Python compiles) and the
 interpreter's cache tag; the code object is marshalled as in a .pyc and, when read back, gets the file name of the
 zip entry it is loaded for (what importlib does with a .pyc whose source moved), so tracebacks name the file of
-this run. What is not kept: nothing outside the cache directory, which lives in the test session's temporary
-directory. Any error reading the cache compiles as Python would.
+this run. Nothing is written outside the cache directory, which lives in the test session's temporary directory.
+A cache file that cannot be read as code is compiled again, as Python would without the cache.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ import os
 import sys
 import zipimport
 from types import CodeType
+from typing import Callable
 
 import _imp
 
@@ -32,7 +33,7 @@ def cache_path(cache: str, source: bytes) -> str:
     return os.path.join(cache, f"{hashlib.sha256(source).hexdigest()}.{sys.implementation.cache_tag}")
 
 
-def keeping(original, cache: str):
+def keeping(original: Callable[[str, bytes], CodeType], cache: str) -> Callable[[str, bytes], CodeType]:
     """zipimport's _compile_source(pathname, source) (ORIGINAL), reading and writing compiled code under CACHE."""
     def compile_source(pathname: str, source: bytes) -> CodeType:
         path = cache_path(cache, source)
