@@ -2,8 +2,9 @@
 
 Why: the cache sits under every module run of the preflight suite. If it handed back the wrong code, or code that
 names a file of an earlier run, a module failure would be misreported; if it broke, every module run would fail.
-These tests import from a zip the way an AnsiballZ module imports its module_utils, in new Pythons started with the
-batch's environment (module_bytecode_env), and check what runs and what a traceback names.
+The first test imports from a zip the way an AnsiballZ module imports its module_utils, in new Pythons started with
+the batch's environment (module_bytecode_env), and checks what runs and what a traceback names; the second calls
+the wrapper directly with a damaged cache file.
 """
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ def test_a_damaged_cache_file_is_compiled_again(tmp_path: Path) -> None:
     site = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(site)
     source = b"VALUE = 3\n"
-    (tmp_path / Path(site.cache_path(str(tmp_path), source)).name).write_bytes(b"not marshalled code")
+    Path(site.cache_path(str(tmp_path), source)).write_bytes(b"not marshalled code")
     calls: list[str] = []
 
     def original(pathname: str, data: bytes):
