@@ -13,6 +13,10 @@ scenarios are left alone), it measures:
 (c) an idempotent re-run of it;
 (d) (b) and (c) again for every agent count asked for.
 
+``--mitogen`` makes (b) to (d) with Mitogen's ``mitogen_linear`` strategy (the ``mitogen`` package from PyPI,
+installed into the venv by hand; it is no dependency of this collection) and the ``docker`` connection name,
+which Mitogen replaces with its own; docs/converge-speed.md says what it changes and what it costs.
+
 It prints wall times, changed and task counts from the PLAY RECAP, the ratios cold/floor, rerun/cold and
 N agents/1 agent, and how many times and bytes each artifact was fetched from the mirror (read off the
 mirror's access log), as a table and as JSON under ``$FLINK_MESOS_CACHE/bench``. It judges nothing: targets are
@@ -39,6 +43,12 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 REPO = Path(__file__).resolve().parents[1]
 NETWORK = "flink-mesos-bench"
 PREFIX = "bench"
+# The lab's connection, and the name Mitogen's strategy swaps for its own transport: it replaces only the
+# short names (ansible_mitogen/strategy.py, REDIRECTED_CONNECTION_PLUGINS), which for Docker resolve to
+# community.docker.docker through ansible-core's plugin routing.
+LAB_CONNECTION = "community.docker.docker"
+MITOGEN_CONNECTION = "docker"
+MITOGEN_STRATEGY = "mitogen_linear"
 
 RECAP_RE = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$")
 ACCESS_RE = re.compile(r'"GET (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3})')
@@ -101,7 +111,7 @@ def mirror_fetches(log_lines: Iterable[str], sizes: Mapping[str, int]) -> Dict[s
     return fetched
 
 
-def bench_inventory(agents: int, prefix: str = PREFIX) -> Dict[str, object]:
+def bench_inventory(agents: int, prefix: str = PREFIX, connection: str = LAB_CONNECTION) -> Dict[str, object]:
     """The lab's layout with ``agents`` agents: one ZooKeeper+master, N agents, one appmaster host."""
     if agents < 1:
         raise ValueError("agents must be at least 1")
@@ -109,7 +119,7 @@ def bench_inventory(agents: int, prefix: str = PREFIX) -> Dict[str, object]:
     return {
         "all": {
             "vars": {
-                "ansible_connection": "community.docker.docker",
+                "ansible_connection": connection,
                 "ansible_python_interpreter": "/usr/bin/python3",
                 # As in inventories/lab/hosts.yml: one `docker exec` per module.
                 "ansible_pipelining": True,
@@ -170,6 +180,12 @@ def site_args(driver_jars: str) -> List[str]:
     return ["-e", json.dumps({"flink_user_jars": jars})] if jars else []
 
 
+def mitogen_env(package_dir: Path) -> Dict[str, str]:
+    """Environment that makes ansible-playbook use Mitogen's linear strategy from the installed ``ansible_mitogen``
+    package (Mitogen's documented set-up, as ansible.cfg's strategy_plugins and strategy would do it)."""
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(package_dir / "plugins" / "strategy"), "ANSIBLE_STRATEGY": MITOGEN_STRATEGY}
+
+
 def summarise(rows: Sequence[Mapping[str, object]], floor_s: Optional[float]) -> Dict[str, Optional[float]]:
     """The ratios the targets are written in: cold/floor, rerun/cold (1 agent) and cold N agents / 1 agent."""
     def first(kind: str, agents: int) -> Optional[float]:
@@ -218,14 +234,26 @@ def env(name: str) -> str:
     return value
 
 
-def write_inventory(directory: Path, agents: int) -> Path:
+def find_mitogen() -> Tuple[Path, str]:
+    """The installed ``ansible_mitogen`` package directory and Mitogen's version; exits saying how to install it."""
+    import importlib.metadata  # pylint: disable=import-outside-toplevel
+    import importlib.util  # pylint: disable=import-outside-toplevel
+
+    spec = importlib.util.find_spec("ansible_mitogen")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("bench_converge: --mitogen needs the mitogen package in the venv that runs ansible-playbook: "
+                 f"{Path(sys.executable).parent / 'pip'} install mitogen")
+    return Path(list(spec.submodule_search_locations)[0]), importlib.metadata.version("mitogen")
+
+
+def write_inventory(directory: Path, agents: int, connection: str = LAB_CONNECTION) -> Path:
     """The generated inventory, with the lab's group_vars beside it (Ansible reads them next to hosts.yml)."""
     if directory.exists():
         shutil.rmtree(directory)
     (directory / "group_vars").mkdir(parents=True)
     shutil.copy(REPO / "inventories" / "lab" / "group_vars" / "all.yml", directory / "group_vars" / "all.yml")
     hosts = directory / "hosts.yml"
-    hosts.write_text(json.dumps(bench_inventory(agents), indent=2))
+    hosts.write_text(json.dumps(bench_inventory(agents, connection=connection), indent=2))
     return hosts
 
 
@@ -271,11 +299,14 @@ def mirror_sizes(mirror_dir: Path) -> Dict[str, int]:
     return {"/" + str(p.relative_to(mirror_dir)): p.stat().st_size for p in mirror_dir.rglob("*") if p.is_file()}
 
 
-def playbook(hosts_file: Path, extra: Sequence[str], log: Path) -> Tuple[float, Dict[str, int]]:
-    """Runs site.yml, keeps its output in ``log``; wall seconds and recap totals. Fails loudly on rc != 0."""
+def playbook(hosts_file: Path, extra: Sequence[str], log: Path,
+             run_env: Optional[Mapping[str, str]] = None) -> Tuple[float, Dict[str, int]]:
+    """Runs site.yml (with ``run_env`` added to the environment), keeps its output in ``log``; wall seconds and recap
+    totals. Fails loudly on rc != 0."""
     t0 = time.monotonic()
     proc = subprocess.run(["ansible-playbook", "-i", str(hosts_file), str(REPO / "playbooks/site.yml")] + list(extra),
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
+                          env={**os.environ, **(run_env or {})})
     seconds = time.monotonic() - t0
     log.write_text(proc.stdout)
     if proc.returncode != 0:
@@ -288,6 +319,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--agents", default="1,2,4", help="comma-separated agent counts (default 1,2,4)")
     parser.add_argument("--runs", type=int, default=1, help="repeat every measurement K times; the median counts")
     parser.add_argument("--no-floor", action="store_true", help="skip the floor measurement")
+    parser.add_argument("--mitogen", action="store_true",
+                        help="run site.yml with Mitogen's mitogen_linear strategy (pip install mitogen first)")
     args = parser.parse_args(argv)
     agent_counts = sorted({int(a) for a in args.agents.split(",") if a.strip()})
     if not agent_counts or agent_counts[0] < 1 or args.runs < 1:
@@ -303,6 +336,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     work = cache / "bench"
     work.mkdir(parents=True, exist_ok=True)
     sizes = mirror_sizes(mirror_dir)
+    connection, strategy = LAB_CONNECTION, "linear (ansible-core)"
+    run_env: Dict[str, str] = {}
+    if args.mitogen:
+        package_dir, version = find_mitogen()
+        connection, run_env = MITOGEN_CONNECTION, mitogen_env(package_dir)
+        strategy = f"{MITOGEN_STRATEGY} (mitogen {version})"
+    print(f"site.yml strategy: {strategy}, connection: {connection}", flush=True)
     rows: List[Dict[str, object]] = []
     fetches: Dict[str, Dict[str, Dict[str, int]]] = {}
     floor_s: Optional[float] = None
@@ -323,7 +363,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         rows.append({"kind": "floor (docker exec)", "agents": agent_counts[0], "seconds": floor_s})
 
     for agents in agent_counts:
-        hosts_file = write_inventory(work / "inventory", agents)
+        hosts_file = write_inventory(work / "inventory", agents, connection)
         cold, rerun = [], []
         for run in range(args.runs):
             containers(hosts_file, "absent")
@@ -333,11 +373,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             shutil.rmtree(controller_cache, ignore_errors=True)
             run_extra = extra + ["-e", json.dumps({"common_local_cache_path": str(controller_cache)})]
             offset = log_offset(access_log)
-            cold.append(playbook(hosts_file, run_extra, work / f"cold-{agents}-{run}.log"))
+            cold.append(playbook(hosts_file, run_extra, work / f"cold-{agents}-{run}.log", run_env))
             fetches[f"cold, {agents} agent(s), run {run + 1}"] = mirror_fetches(read_log_from(access_log, offset), sizes)
             print(f"cold site.yml ({agents} agent(s)): {cold[-1][0]:.1f} s {cold[-1][1]}", flush=True)
             offset = log_offset(access_log)
-            rerun.append(playbook(hosts_file, run_extra, work / f"rerun-{agents}-{run}.log"))
+            rerun.append(playbook(hosts_file, run_extra, work / f"rerun-{agents}-{run}.log", run_env))
             fetches[f"rerun, {agents} agent(s), run {run + 1}"] = mirror_fetches(read_log_from(access_log, offset), sizes)
             print(f"re-run site.yml ({agents} agent(s)): {rerun[-1][0]:.1f} s {rerun[-1][1]}", flush=True)
         for kind, samples in (("cold", cold), ("rerun", rerun)):
@@ -351,6 +391,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "uname": " ".join(os.uname())},
         "mesos": "MESOS_PACKAGE (real Mesos)" if real else "TEST-ONLY Mesos stand-in",
+        "strategy": strategy, "connection": connection,
         "runs": args.runs, "rows": rows, "ratios": ratios, "mirror_fetches": fetches,
     }
     out = work / f"converge-{report['when'].replace(':', '')}.json"

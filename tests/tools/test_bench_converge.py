@@ -69,6 +69,29 @@ def test_bench_inventory_has_the_lab_layout_with_n_agents() -> None:
         bench.bench_inventory(0)
 
 
+def test_bench_inventory_takes_the_connection_mitogen_replaces() -> None:
+    """--mitogen writes the short `docker` name: Mitogen's strategy swaps only short names for its transport."""
+    assert bench.bench_inventory(1)["all"]["vars"]["ansible_connection"] == "community.docker.docker"
+    inv = bench.bench_inventory(1, connection=bench.MITOGEN_CONNECTION)
+    assert inv["all"]["vars"]["ansible_connection"] == "docker"
+    assert inv["all"]["vars"]["ansible_pipelining"] is True
+
+
+def test_mitogen_env_points_ansible_at_the_packages_strategy(tmp_path: Path) -> None:
+    assert bench.mitogen_env(tmp_path / "ansible_mitogen") == {
+        "ANSIBLE_STRATEGY_PLUGINS": str(tmp_path / "ansible_mitogen" / "plugins" / "strategy"),
+        "ANSIBLE_STRATEGY": "mitogen_linear",
+    }
+
+
+def test_find_mitogen_says_how_to_install_it_when_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(SystemExit) as stop:
+        bench.find_mitogen()
+    assert "--mitogen needs the mitogen package" in str(stop.value)
+    assert "pip install mitogen" in str(stop.value)
+
+
 def test_floor_plan_puts_each_install_where_site_yml_does() -> None:
     plan = bench.floor_plan(bench.bench_inventory(1), "/m/flink.tgz", ["/m/a.jar"], "/m/mesos.deb")
     master, agent, appmaster = plan["bench-master-1"], plan["bench-agent-1"], plan["bench-appmaster-1"]
